@@ -1,0 +1,78 @@
+# phaseout: the two commands in the README are `make demo` and `make test`.
+# Both do all set-up on a fresh Debian 12 machine and are quick no-ops when
+# everything is already there.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+HOSTS ?= 9
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+PODMAN_ENV := source lab/podman-env.sh
+SCENARIOS ?= $(sort $(notdir $(wildcard molecule/*)))
+
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean
+
+help:
+	@echo "make demo   - build the lab fleet and run phaseout on it (discover; prints the fleet summary)"
+	@echo "make test   - unit tests, lint, module docs and every Molecule scenario"
+	@echo "make lab-up HOSTS=N / make lab-down / make bench"
+
+## --- the two README commands ----------------------------------------------
+demo: setup lab-up
+	$(BIN)/ansible-playbook playbooks/discover.yml
+
+test: setup unit lint doc-check molecule
+
+## --- set-up ----------------------------------------------------------------
+setup: system-deps venv
+
+system-deps:
+	@scripts/setup-system.sh
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## --- the lab ---------------------------------------------------------------
+lab-image: setup
+	lab/lab.sh image
+
+lab-up: setup
+	lab/lab.sh up --hosts $(HOSTS)
+
+lab-down:
+	lab/lab.sh down
+
+## --- tests -----------------------------------------------------------------
+unit: venv
+	$(BIN)/python -m pytest tests/unit -q -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ansible-lint -q
+	$(BIN)/ansible-galaxy collection build --force --output-path /tmp/phaseout-build >/dev/null
+
+doc-check: venv
+	scripts/check-docs.sh
+
+molecule: setup lab-image
+	$(PODMAN_ENV); for s in $(SCENARIOS); do \
+	  echo "=== molecule test -s $$s"; \
+	  $(BIN)/molecule test -s $$s || exit 1; \
+	done
+
+bench: setup
+	scripts/bench-discover.sh
+
+clean: lab-down
+	rm -rf artifacts .pytest_cache

@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: (c) 2026, phaseout maintainers
+"""Write the fleet report of a phase on the controller (see the module docs)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.phaseout.antivirus.plugins.module_utils import report
+
+
+def _atomic_write(path, text):
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
+    with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o640)
+    os.replace(tmp, path)
+
+
+def _plain(value):
+    """Round-trip through JSON so tagged/lazy template values become plain data."""
+    return json.loads(json.dumps(value, default=to_text))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(('phase', 'result_var', 'hosts', 'dest', 'print_summary'))
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = self._task.args
+        phase = args.get('phase')
+        result_var = args.get('result_var')
+        dest = args.get('dest')
+        if not phase or not isinstance(phase, str):
+            raise AnsibleActionFail('fleet_report: phase is required (discover, contain, preflight, replace or verify)')
+        if not result_var or not isinstance(result_var, str):
+            raise AnsibleActionFail('fleet_report: result_var is required: the name of the per-host registered result')
+        if not dest or not isinstance(dest, str):
+            raise AnsibleActionFail('fleet_report: dest is required: the artifacts directory on the controller')
+        hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
+        if not isinstance(hosts, list):
+            raise AnsibleActionFail('fleet_report: hosts must be a list of inventory hostnames, got %s'
+                                    % type(hosts).__name__)
+
+        timestamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+        hostvars = task_vars.get('hostvars', {})
+        records = []
+        for host in hosts:
+            try:
+                raw = hostvars[host].get(result_var)
+            except KeyError:
+                raw = None
+            raw = _plain(raw) if raw is not None else None
+            records.append(report.build_record(host, phase, raw, timestamp))
+
+        summary = report.summarize(phase, records, timestamp, check_mode=self._task.check_mode)
+        base = os.path.join(os.path.expanduser(dest), phase)
+        try:
+            for record in records:
+                _atomic_write(os.path.join(base, 'hosts', '%s.json' % record['host']),
+                              json.dumps(record, indent=2, sort_keys=True) + '\n')
+            _atomic_write(os.path.join(base, 'summary.json'),
+                          json.dumps({'summary': summary, 'hosts': records}, indent=2, sort_keys=True) + '\n')
+            _atomic_write(os.path.join(base, 'summary.csv'), report.to_csv(records))
+        except OSError as exc:
+            raise AnsibleActionFail('fleet_report: cannot write the report under %s: %s; '
+                                    'set a writable artifacts directory' % (base, exc))
+
+        result.update(
+            changed=False,
+            summary=summary,
+            report_dir=base,
+            files=[os.path.join(base, 'summary.json'), os.path.join(base, 'summary.csv')],
+        )
+        if args.get('print_summary', True):
+            result['msg'] = report.render_table(summary, records)
+        return result

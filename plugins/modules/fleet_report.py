@@ -1,0 +1,86 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: (c) 2026, phaseout maintainers
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: fleet_report
+short_description: Write the fleet report of a phaseout phase on the controller
+version_added: 0.1.0
+description:
+  - Collects one registered result per host, classifies each host as V(ok), V(failed), V(unreachable) or
+    V(missing), and writes on the controller a JSON record per host, a fleet C(summary.json) and a
+    C(summary.csv) under O(dest)/O(phase)/.
+  - Hosts that were unreachable or failed appear in the report with their error; they are never silently
+    missing.
+  - Returns the totals so the calling play can hand them to M(ansible.builtin.set_stats) for AWX.
+  - This is an action plugin; it runs on the controller only and never contacts the hosts.
+author:
+  - phaseout maintainers
+options:
+  phase:
+    description: Name of the phase, used as the report sub-directory.
+    type: str
+    required: true
+  result_var:
+    description: Name of the per-host variable holding the registered result of the phase.
+    type: str
+    required: true
+  hosts:
+    description: Inventory hostnames to report on.
+    type: list
+    elements: str
+    default: the play's C(ansible_play_hosts_all)
+  dest:
+    description: Artifacts directory on the controller.
+    type: path
+    required: true
+  print_summary:
+    description: Return a short human-readable table in C(msg).
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: Writes the report in check mode too (on the controller only) and marks it as a dry run.
+  diff_mode:
+    support: none
+  platform:
+    platforms: [posix]
+'''
+
+EXAMPLES = r'''
+- name: Write the discovery report
+  phaseout.antivirus.fleet_report:
+    phase: discover
+    result_var: discover_result
+    dest: "{{ playbook_dir }}/../artifacts"
+  run_once: true
+  delegate_to: localhost
+  register: discover_report
+'''
+
+RETURN = r'''
+summary:
+  description: Fleet totals by status, verdict, outcome and installed product, and the hosts needing attention.
+  returned: always
+  type: dict
+  sample: {phase: discover, hosts: 3, status: {ok: 2, unreachable: 1}, verdict: {clean: 1, installed: 1}}
+report_dir:
+  description: Directory the report was written to.
+  returned: always
+  type: str
+files:
+  description: Paths of the summary files.
+  returned: always
+  type: list
+  elements: str
+msg:
+  description: Human-readable fleet table, one line per host.
+  returned: when O(print_summary=true)
+  type: list
+  elements: str
+'''

@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fleet report: host classification, totals, CSV, and the action plugin writing files."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from unittest import mock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+from ansible.playbook.play_context import PlayContext
+
+from ansible_collections.phaseout.antivirus.plugins.action.fleet_report import ActionModule
+from ansible_collections.phaseout.antivirus.plugins.module_utils import report
+
+INSTALLED = {
+    'changed': False, 'verdict': 'installed', 'platform': 'linux', 'installed': ['kesl', 'klnagent'],
+    'residue': [], 'admin_server': 'ksc.corp.example', 'realtime_protection_active': True,
+    'products': [{'id': 'kesl', 'name': 'KESL', 'kind': 'endpoint', 'state': 'installed',
+                  'version': '12.1.0-1125', 'removable': True}],
+    'leftovers': [],
+}
+UNREACHABLE = {'unreachable': True, 'changed': False, 'msg': 'Failed to connect to the host via ssh: Connection refused'}
+FAILED = {'failed': True, 'msg': 'MODULE FAILURE\nSee stdout/stderr for the exact error', 'rc': 1}
+
+
+@pytest.mark.parametrize('result, status', [
+    (INSTALLED, 'ok'), (UNREACHABLE, 'unreachable'), (FAILED, 'failed'), (None, 'missing'),
+    ({'skipped': True}, 'skipped'),
+])
+def test_host_status(result, status):
+    assert report.host_status(result) == status
+
+
+def test_discover_record_keeps_product_summary_and_errors():
+    ok = report.build_record('web1', 'discover', INSTALLED, 'T')
+    assert ok['status'] == 'ok' and ok['verdict'] == 'installed'
+    assert ok['products'][0] == {'id': 'kesl', 'name': 'KESL', 'kind': 'endpoint', 'state': 'installed',
+                                 'version': '12.1.0-1125', 'removable': True}
+    down = report.build_record('web2', 'discover', UNREACHABLE, 'T')
+    assert down['status'] == 'unreachable' and 'Connection refused' in down['error']
+    failed = report.build_record('web3', 'discover', FAILED, 'T')
+    assert failed['error'] == 'MODULE FAILURE See stdout/stderr for the exact error'
+
+
+def test_summary_counts_and_attention():
+    records = [report.build_record(h, 'discover', r, 'T') for h, r in
+               (('a', INSTALLED), ('b', UNREACHABLE), ('c', dict(INSTALLED, verdict='clean', installed=[])))]
+    summary = report.summarize('discover', records, 'T')
+    assert summary['hosts'] == 3
+    assert summary['status'] == {'ok': 2, 'unreachable': 1}
+    assert summary['verdict'] == {'clean': 1, 'installed': 1, 'unknown': 1}
+    assert summary['installed_products'] == {'kesl': 1, 'klnagent': 1}
+    assert summary['needs_attention'] == ['a', 'b']
+
+
+def test_csv_rows():
+    records = [report.build_record('a', 'discover', INSTALLED, 'T')]
+    rows = list(csv.DictReader(io.StringIO(report.to_csv(records))))
+    assert rows[0]['installed'] == 'kesl klnagent'
+    assert rows[0]['admin_server'] == 'ksc.corp.example'
+    assert list(rows[0]) == list(report.CSV_COLUMNS)
+
+
+class FakeHostvars(dict):
+    pass
+
+
+def make_action(args, check_mode=False):
+    task = mock.MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.async_val = 0
+    connection = mock.MagicMock()
+    action = ActionModule(task, connection, PlayContext(), loader=None, templar=None, shared_loader_obj=None)
+    return action
+
+
+def test_action_writes_every_host_including_unreachable(tmp_path):
+    hostvars = {'a': {'r': INSTALLED}, 'b': {'r': UNREACHABLE}, 'c': {}}
+    action = make_action({'phase': 'discover', 'result_var': 'r', 'dest': str(tmp_path)})
+    result = action.run(task_vars={'hostvars': hostvars, 'ansible_play_hosts_all': ['a', 'b', 'c']})
+    assert result['summary']['status'] == {'missing': 1, 'ok': 1, 'unreachable': 1}
+    for host in 'abc':
+        record = json.loads((tmp_path / 'discover' / 'hosts' / ('%s.json' % host)).read_text())
+        assert record['host'] == host
+    summary = json.loads((tmp_path / 'discover' / 'summary.json').read_text())
+    assert [h['host'] for h in summary['hosts']] == ['a', 'b', 'c']
+    assert (tmp_path / 'discover' / 'summary.csv').read_text().count('\n') == 4
+    assert any('unreachable' in line for line in result['msg'])
+
+
+def test_action_marks_dry_run(tmp_path):
+    action = make_action({'phase': 'discover', 'result_var': 'r', 'dest': str(tmp_path)}, check_mode=True)
+    result = action.run(task_vars={'hostvars': {'a': {'r': INSTALLED}}, 'ansible_play_hosts_all': ['a']})
+    assert result['summary']['check_mode'] is True
+    assert '[dry run]' in result['msg'][0]
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'result_var': 'r', 'dest': '/tmp'}, 'phase is required'),
+    ({'phase': 'discover', 'dest': '/tmp'}, 'result_var is required'),
+    ({'phase': 'discover', 'result_var': 'r'}, 'dest is required'),
+    ({'phase': 'discover', 'result_var': 'r', 'dest': '/tmp', 'hosts': 'web1'}, 'hosts must be a list'),
+])
+def test_action_rejects_bad_arguments(args, message):
+    with pytest.raises(AnsibleActionFail, match=message):
+        make_action(args).run(task_vars={'hostvars': {}})
+
+
+def test_action_reports_unwritable_destination(tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    action = make_action({'phase': 'discover', 'result_var': 'r', 'dest': str(blocker)})
+    with pytest.raises(AnsibleActionFail, match='cannot write the report'):
+        action.run(task_vars={'hostvars': {'a': {'r': INSTALLED}}, 'ansible_play_hosts_all': ['a']})
