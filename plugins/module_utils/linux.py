@@ -496,6 +496,7 @@ def detect(collector, vendor='kaspersky', query_cli=True):
     else:
         verdict = 'clean'
     loaded_kernel_modules = sorted({m['name'] for m in leftovers if m['type'] == 'kernel_module'} | product_mods)
+    vendor_paths = [p for p in vendor_data.get('linux_common_paths', ()) if collector.exists(p)]
     return {
         'platform': 'linux',
         'vendor': vendor,
@@ -506,6 +507,7 @@ def detect(collector, vendor='kaspersky', query_cli=True):
         'leftovers': leftovers,
         'admin_server': admin_server,
         'package_managers': managers,
+        'vendor_paths': vendor_paths,
         'kernel_modules': loaded_kernel_modules,
         'realtime_protection_active': any(
             p['state'] == 'installed' and p['kind'] in ('endpoint', 'fileserver') and

@@ -183,6 +183,11 @@ package_managers:
   type: list
   elements: str
   sample: [dpkg]
+vendor_paths:
+  description: Vendor-wide directories that exist (C(/opt/kaspersky), C(/var/opt/kaspersky)...).
+  returned: always
+  type: list
+  elements: str
 kernel_modules:
   description: Loaded kernel modules that belong to the vendor.
   returned: always
