@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: (c) 2026, phaseout maintainers
+"""Readiness checks before anything is changed: the facts, and the decision.
+
+``gather`` reads the host (disk, memory, package-manager locks, pending reboot,
+fanotify support) with no helper packages; ``evaluate`` turns those facts,
+the detection result and the operator's requirements into blockers and
+warnings. Blockers stop the replace phase before Kaspersky is touched.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+
+LOCK_FILES = (
+    '/var/lib/dpkg/lock-frontend',
+    '/var/lib/dpkg/lock',
+    '/var/lib/rpm/.rpm.lock',
+)
+
+
+def lock_held(path):
+    """True when another process holds ``path`` (dpkg and rpm use fcntl locks)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno in (errno.EACCES, errno.EAGAIN)
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def free_mb(path):
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return None
+    return stat.f_bavail * stat.f_frsize // (1024 * 1024)
+
+
+def mem_available_mb(meminfo_text):
+    for line in meminfo_text.splitlines():
+        if line.startswith('MemAvailable:'):
+            return int(line.split()[1]) // 1024
+    return None
+
+
+def kernel_config_has(config_text, option):
+    return ('%s=y' % option) in config_text.splitlines()
+
+
+def gather(root='/'):
+    """Read the facts ``evaluate`` needs."""
+
+    def path(p):
+        return os.path.join(root, p.lstrip('/'))
+
+    def read(p):
+        try:
+            with open(path(p), encoding='utf-8', errors='replace') as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    facts = {
+        'free_mb': {p: free_mb(path(p)) for p in ('/', '/var', '/opt', '/tmp')},
+        'mem_available_mb': mem_available_mb(read('/proc/meminfo') or ''),
+        'locks_held': [p for p in LOCK_FILES if lock_held(path(p))],
+        'reboot_required': os.path.exists(path('/var/run/reboot-required')) or
+        os.path.exists(path('/run/reboot-required')),
+        'fanotify': os.path.exists(path('/proc/sys/fs/fanotify')) or None,
+        'systemd': os.path.isdir(path('/run/systemd/system')),
+        'euid': os.geteuid(),
+    }
+    release = read('/proc/sys/kernel/osrelease')
+    facts['kernel'] = release.strip() if release else None
+    if facts['kernel']:
+        config = read('/boot/config-%s' % facts['kernel'])
+        if config:
+            facts['fanotify'] = kernel_config_has(config, 'CONFIG_FANOTIFY')
+            facts['fanotify_access_permissions'] = kernel_config_has(config, 'CONFIG_FANOTIFY_ACCESS_PERMISSIONS')
+    return facts
+
+
+def evaluate(facts, detection, min_free_mb=500, min_mem_mb=256, allow_pending_reboot=True,
+             do_not_touch=False, required_realtime=True):
+    """Return {'ready': bool, 'blockers': [...], 'warnings': [...]}; each message names the fix."""
+    blockers = []
+    warnings = []
+    if do_not_touch:
+        blockers.append('host is marked do-not-touch (phaseout_do_not_touch): remove the mark to include it')
+    if facts.get('euid', 0) != 0:
+        blockers.append('not running as root: set become: true for this host')
+    for mount, free in sorted((facts.get('free_mb') or {}).items()):
+        if free is not None and free < min_free_mb and mount in ('/', '/var', '/opt'):
+            blockers.append('only %d MB free on %s (need %d MB): free some space' % (free, mount, min_free_mb))
+    mem = facts.get('mem_available_mb')
+    if mem is not None and mem < min_mem_mb:
+        warnings.append('only %d MB of memory available: the replacement scanner may be killed (OOM)' % mem)
+    for lock in facts.get('locks_held') or []:
+        blockers.append('package manager lock %s is held by another process (apt, dnf or unattended-upgrades):'
+                        ' retry when it finishes' % lock)
+    if facts.get('reboot_required'):
+        message = 'a reboot is already pending (/var/run/reboot-required)'
+        if allow_pending_reboot:
+            warnings.append(message)
+        else:
+            blockers.append(message + ': reboot first')
+    if required_realtime and facts.get('fanotify') is False:
+        blockers.append('the kernel has no fanotify (CONFIG_FANOTIFY): the replacement cannot scan on access')
+    if required_realtime and facts.get('fanotify_access_permissions') is False:
+        warnings.append('the kernel lacks CONFIG_FANOTIFY_ACCESS_PERMISSIONS: on-access scanning can notify '
+                        'but not block')
+    if detection:
+        for product in detection.get('products', []):
+            if product['state'] == 'installed' and not product.get('removable'):
+                blockers.append('%s is installed: phaseout does not remove it; take this host out of the wave'
+                                % product['name'])
+        windows = detection.get('windows') or {}
+        if (windows.get('encryption') or {}).get('detected'):
+            blockers.append('Kaspersky disk or file encryption detected: decrypt first')
+    return {'ready': not blockers, 'blockers': blockers, 'warnings': warnings}
