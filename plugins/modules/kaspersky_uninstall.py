@@ -171,21 +171,24 @@ from ansible_collections.phaseout.antivirus.plugins.module_utils.linux_remove im
 )
 
 
+ARGUMENT_SPEC = dict(
+    vendor=dict(type='str', default='kaspersky', choices=sorted(VENDORS)),
+    products=dict(type='list', elements='str', default=[]),
+    exclude=dict(type='list', elements='str', default=[]),
+    force=dict(type='bool', default=False),
+    purge_leftovers=dict(type='bool', default=True),
+    purge_repositories=dict(type='bool', default=True),
+    stop_services=dict(type='bool', default=True),
+    kes_password=dict(type='str', no_log=True),
+    kes_login=dict(type='str', default='KLAdmin'),
+    agent_password=dict(type='str', no_log=True),
+    allow_encrypted=dict(type='bool', default=False),
+)
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            vendor=dict(type='str', default='kaspersky', choices=sorted(VENDORS)),
-            products=dict(type='list', elements='str', default=[]),
-            exclude=dict(type='list', elements='str', default=[]),
-            force=dict(type='bool', default=False),
-            purge_leftovers=dict(type='bool', default=True),
-            purge_repositories=dict(type='bool', default=True),
-            stop_services=dict(type='bool', default=True),
-            kes_password=dict(type='str', no_log=True),
-            kes_login=dict(type='str', default='KLAdmin'),
-            agent_password=dict(type='str', no_log=True),
-            allow_encrypted=dict(type='bool', default=False),
-        ),
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     params = module.params
