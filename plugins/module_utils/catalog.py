@@ -61,6 +61,46 @@ VENDORS = {
         # Kernel modules of old and current products [GH-idx 36470503809]
         'linux_kernel_modules': (r'^kav4fs', r'^redirfs', r'^kesl', r'^klif'),
         'windows_publisher': r'(?i)kaspersky',
+        # --- Windows (keys documented in plugins/module_utils/windows.py) ---
+        # Any Uninstall entry, service display name or SecurityCenter2 entry naming the vendor.
+        'windows_display_name': r'(?i)kaspersky',
+        # Kernel drivers shared by KES, KSWS and the consumer products [GH-idx 18017466307]
+        # [GH-idx 8424200291]; newer builds suffix them, e.g. KLIF.KES-14-1 [GH-idx 71065198716].
+        # klhk, klgse, klbackup*, klupd_* are inferred (seen on hosts, not in a source).
+        'windows_drivers': (
+            r'(?i)^(klif|klflt|klfltdev|kl1|kl2|klelam|klim5|klim6|klwfp|kltdi|kneps|klpd|klmouflt|klkbdflt)(\..+)?$',
+            r'(?i)^(klhk|klgse|klbackupdisk|klbackupflt|klwtp|klids|klpnpflt)(\..+)?$',
+            r'(?i)^klupd_',
+        ),
+        # Values the products add to the device-class UpperFilters/LowerFilters multi-strings:
+        # mouse, keyboard and PnP device filters [GH-idx 18017466307].
+        'windows_filter_drivers': r'(?i)^(klmouflt|klkbdflt|klfltdev|klpnpflt)(\..+)?$',
+        # Root certificates for encrypted-connection scanning [GH-idx 70211245452] (subject or issuer).
+        'windows_certificates': r'(?i)kaspersky',
+        'windows_certificate_stores': ('LocalMachine\\Root', 'LocalMachine\\AuthRoot', 'CurrentUser\\Root'),
+        # Folders any product may leave behind [GH-idx 18017466307]; environment variables are
+        # expanded on the host.
+        'windows_common_paths': (
+            '%ProgramData%\\Kaspersky Lab',
+            '%ProgramData%\\Kaspersky Lab Setup Files',
+            '%ProgramFiles%\\Kaspersky Lab',
+            '%ProgramFiles(x86)%\\Kaspersky Lab',
+            '%ProgramFiles%\\Common Files\\Kaspersky Lab',
+            '%ProgramFiles(x86)%\\Common Files\\Kaspersky Lab',
+            '%ProgramData%\\KasperskyLab',
+        ),
+        # Registry roots the products write [G3][GH-idx 18017466307].
+        'windows_registry_keys': (
+            'HKLM:\\SOFTWARE\\KasperskyLab',
+            'HKLM:\\SOFTWARE\\WOW6432Node\\KasperskyLab',
+        ),
+        # Signs of Kaspersky disk or file encryption (FDE/FLE) [K42][K49]. The names are inferred:
+        # a Kaspersky service or driver whose display name speaks of encryption, or an installed MSI
+        # feature of a Kaspersky product named like an encryption component.
+        'windows_encryption': {
+            'service_display_names': r'(?i)(encrypt|chiffr|verschl|cifrad|шифр)',
+            'msi_features': r'(?i)(^|[_\W])(fde|fle)([_\W]|$)|encrypt|fulldisk|filelevel',
+        },
     },
 }
 
@@ -158,6 +198,44 @@ PRODUCTS = (
                 'parser': 'klnagchk',
             },
         },
+        'windows': {
+            # EN, FR [G1][GH-idx 66248117251]; DE, ES, RU forms are inferred.
+            'display_names': (
+                r'(?i)kaspersky security center.*\bnetwork agent\b',
+                r'(?i)\bnetwork agent\b.*kaspersky',
+                r"(?i)\bagent d.administration\b.*kaspersky",
+                r'(?i)\bagente de (red|administraci[oó]n)\b.*kaspersky',
+                r'(?i)\badministrationsagent\b.*kaspersky',
+                r'(?i)агент администрирования.*kaspersky',
+            ),
+            'exclude_display_names': (r'(?i)\bconsole\b',),
+            # KLACDT_NAGENT_MSI_UPGRCODE [GH-idx 48344747848]
+            'upgrade_codes': ('{B9518725-0B76-4793-A409-C6794442FB50}',),
+            # [GH-idx 6748148902][GH-idx 43229711059][GH-idx 32909857326]; the second is French [G1]
+            'product_codes': (
+                '{0F05E4E5-5A89-482C-9A62-47CC58643788}',
+                '{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}',
+                '{ED1C2D7E-5C7A-48D8-A697-57D1C080ABA7}',
+                '{1A7B331A-ABBE-4230-995E-BCD99C5A18CF}',
+            ),
+            'services': (r'(?i)^klnagent$',),
+            'drivers': (),
+            'processes': ('klnagent.exe', 'vapm.exe'),
+            'install_paths': (
+                '%ProgramFiles(x86)%\\Kaspersky Lab\\NetworkAgent',
+                '%ProgramFiles%\\Kaspersky Lab\\NetworkAgent',
+            ),
+            'data_paths': ('%ProgramData%\\KasperskyLab\\adminkit',),
+            # The registered UninstallString is `MsiExec.exe /I{...}` (a repair) [K47]: always build /x.
+            # KLUNINSTPASSWD, hex of UTF-16LE; ASCII hex in one older script [G1][GH-idx 32909857326].
+            'uninstall': {
+                'method': 'msi',
+                'password_option': 'agent_password',
+                'password_property': 'KLUNINSTPASSWD',
+                'password_encoding': 'utf16le_hex',
+            },
+            'match_priority': 90,
+        },
     },
     {
         'id': 'kics',
@@ -207,6 +285,346 @@ PRODUCTS = (
             'install_paths': ('/opt/kaspersky/ksc64', '/var/opt/kaspersky/klnagent_srv'),
             'data_paths': (),
             'unit_files': (),
+        },
+        'windows': {
+            # EN name inferred, FR/RU inferred; the upgrade code is sourced and decisive.
+            'display_names': (
+                r'(?i)^kaspersky security center(\s+\d+(\.\d+)*)?(\s+administration server)?$',
+                r'(?i)\badministration server\b.*kaspersky|kaspersky.*\badministration server\b',
+                r"(?i)\bserveur d.administration\b.*kaspersky",
+                r'(?i)сервер администрирования.*kaspersky',
+                r'(?i)kaspersky security center.*\bweb console\b',
+            ),
+            'exclude_display_names': (r'(?i)\bnetwork agent\b', r'(?i)\bagent\b'),
+            # KLACDT_AK_UPGRCODE, product "1093" [GH-idx 48344747848]
+            'upgrade_codes': ('{83A28D53-EEDD-49E3-AE83-C806EB513388}',),
+            'product_codes': (),
+            # kladminserver* and the KSN proxy ksnproxy [GH-idx 68691362272][K27]; the others inferred.
+            'services': (r'(?i)^kladminserver', r'(?i)^ksnproxy$', r'(?i)^klactprx$', r'(?i)^klwebsrv',
+                         r'(?i)^klcssnmp', r'(?i)^kliam', r'(?i)^KSCWebConsole'),
+            'drivers': (),
+            'processes': ('klserver.exe', 'klcsweb.exe', 'ksnproxy.exe', 'klactprx.exe'),
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Security Center',),
+            'data_paths': (),
+            'uninstall': {'method': None},
+            'match_priority': 80,
+        },
+    },
+    # ---------------------------------------------------------------- Windows-only products
+    {
+        'id': 'kes',
+        'name': 'Kaspersky Endpoint Security for Windows',
+        'vendor': 'kaspersky',
+        'kind': 'endpoint',
+        'removal_order': 20,
+        'windows': {
+            # `*Kaspersky Endpoint Security*` minus agent/console/light agent [K22][G6]; any version, any
+            # language ("for Windows", "pour Windows", "für Windows", "для Windows").
+            'display_names': (r'(?i)^kaspersky endpoint security\b',),
+            'exclude_display_names': (
+                r'(?i)\bnetwork agent\b', r'(?i)\bsecurity center\b', r'(?i)\blight agent\b',
+                r'(?i)\bendpoint agent\b', r'(?i)\bfor (linux|mac)\b',
+            ),
+            'upgrade_codes': (),
+            # KES 12.9 documentation example and two community codes [K22][GH-idx 6748148902][GH-idx 14653831246]
+            'product_codes': (
+                '{9A017278-F7F4-4DF9-A482-0B97B70DD7ED}',
+                '{C9EF800D-54AA-4F60-AB96-5A3966550F53}',
+                '{04CF7FBD-E56C-446D-8FC9-DD444BDBEE8E}',
+            ),
+            # AVP [GH-idx 70233407126]; versioned AVP.KES* names and avpsus are inferred.
+            'services': (r'(?i)^avp(\.kes.*)?$', r'(?i)^avpsus$'),
+            'drivers': (),
+            'processes': ('avp.exe', 'avpui.exe', 'avpsus.exe', 'kavtray.exe'),
+            'install_paths': (
+                '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Endpoint Security for Windows',
+                '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Endpoint Security 11',
+                '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Endpoint Security 12',
+                '%ProgramFiles%\\Kaspersky Lab\\Kaspersky Endpoint Security for Windows',
+            ),
+            'data_paths': (),
+            # The shared kernel drivers, device filters and root certificates belong to it while installed.
+            'owns_shared': True,
+            # msiexec /x {code} KLLOGIN=<user> KLPASSWD=<password> [K22][G1]
+            'uninstall': {
+                'method': 'msi',
+                'password_option': 'kes_password',
+                'login_option': 'kes_login',
+                'login_property': 'KLLOGIN',
+                'password_property': 'KLPASSWD',
+            },
+            'match_priority': 50,
+        },
+    },
+    {
+        'id': 'ksws',
+        'name': 'Kaspersky Security for Windows Server',
+        'vendor': 'kaspersky',
+        'kind': 'fileserver',
+        'removal_order': 30,
+        'windows': {
+            # Names inferred: "Kaspersky Security 11 for Windows Server", "Kaspersky Anti-Virus 8.0 for
+            # Windows Servers Enterprise Edition", "Kaspersky Embedded Systems Security".
+            'display_names': (
+                r'(?i)^kaspersky (security|anti-virus)\b.*\bwindows servers?\b',
+                r'(?i)^kaspersky embedded systems security\b',
+            ),
+            'exclude_display_names': (r'(?i)\bconsole\b', r'(?i)\bkonsole\b'),
+            # KAVFS6, KAVFSEE 6, Fileserver 5 [GH-idx 48344747848]
+            'upgrade_codes': (
+                '{30100296-AE0A-455D-874F-F4B417F578C3}',
+                '{53650C4C-C3AF-4AF1-A8D3-1D4669750322}',
+                '{0C60718E-84F0-4BE1-BA71-978235450926}',
+            ),
+            'product_codes': (),
+            # [GH-idx 51857628934][GH-idx 55452101496][GH-idx 61302432969]
+            'services': (r'(?i)^(kavfs|kavfsgt|kavfsslp|kavfsmui|kavfsrcn|kavfswh)$',),
+            'drivers': (),
+            'processes': ('kavfs.exe', 'kavfswp.exe', 'kavfsgt.exe', 'kavfswh.exe', 'kavfsslp.exe',
+                          'kavfsrcn.exe', 'kavtray.exe'),
+            'install_paths': (
+                '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Security for Windows Server',
+                '%ProgramFiles%\\Kaspersky Lab\\Kaspersky Security for Windows Server',
+            ),
+            'data_paths': (),
+            'owns_shared': True,
+            # The KSWS uninstall-password property was not found [K39]: a protected KSWS fails with 1603.
+            'uninstall': {'method': 'msi'},
+            'match_priority': 60,
+        },
+    },
+    {
+        'id': 'endpoint_agent',
+        'name': 'Kaspersky Endpoint Agent',
+        'vendor': 'kaspersky',
+        'kind': 'edr',
+        'removal_order': 60,
+        'windows': {
+            'display_names': (r'(?i)^kaspersky endpoint agent\b',),
+            'exclude_display_names': (),
+            'upgrade_codes': (),
+            'product_codes': (),
+            # Its service name was not found in a source; the Uninstall entry and folder identify it.
+            'services': (),
+            'drivers': (),
+            'processes': (),
+            # [K41]
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Endpoint Agent',),
+            'data_paths': (),
+            # msiexec /x {GUID} /quiet /norestart [G8]
+            'uninstall': {'method': 'msi'},
+            'match_priority': 70,
+        },
+    },
+    {
+        'id': 'ksc_console',
+        'name': 'Kaspersky Security Center Administration Console',
+        'vendor': 'kaspersky',
+        'kind': 'console',
+        'removal_order': 90,
+        'windows': {
+            # `*Console*Kaspersky Security Center*` [G1]; EN/RU word orders inferred.
+            'display_names': (
+                r'(?i)\bconsole\b.*kaspersky security center',
+                r'(?i)kaspersky security center.*\b(administration )?console\b',
+                r'(?i)консоль администрирования.*kaspersky',
+            ),
+            'exclude_display_names': (r'(?i)\bweb console\b',),
+            'upgrade_codes': (),
+            # French console [G1]
+            'product_codes': ('{5D35D57A-30B9-493B-819F-C6C2181A0A1A}',),
+            'services': (),
+            'drivers': (),
+            'processes': (),
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Security Center Console',),
+            'data_paths': (),
+            'uninstall': {'method': 'msi'},
+            'match_priority': 85,
+        },
+    },
+    # Consumer products: names per [K19][K43]; exact DisplayName strings inferred, so matched loosely.
+    # Old workstation upgrade codes WKS5/WKS6/WKS4.6 and SOS6 [GH-idx 48344747848].
+    {
+        'id': 'kav',
+        'name': 'Kaspersky Anti-Virus',
+        'vendor': 'kaspersky',
+        'kind': 'consumer',
+        'removal_order': 40,
+        'windows': {
+            'display_names': (r'(?i)^kaspersky anti-virus\b',),
+            'exclude_display_names': (r'(?i)\bwindows servers?\b', r'(?i)\bfile ?servers?\b'),
+            'upgrade_codes': (
+                '{05986875-CEDD-4E38-B2C6-359E2ED96860}',
+                '{0C73B606-17D8-4EFC-A8FB-9C37F35402BE}',
+                '{7AA5BE00-0A3C-4D6A-98CA-5A365D064DF5}',
+            ),
+            'product_codes': (),
+            # AVP<version>, e.g. AVP21.3 (inferred)
+            'services': (r'(?i)^avp\d+(\.\d+)*$',),
+            'drivers': (),
+            'processes': ('avp.exe', 'avpui.exe'),
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Anti-Virus',),
+            'data_paths': (),
+            'owns_shared': True,
+            'uninstall': {'method': 'msi'},
+            'match_priority': 40,
+        },
+    },
+    {
+        'id': 'kis',
+        'name': 'Kaspersky Internet Security',
+        'vendor': 'kaspersky',
+        'kind': 'consumer',
+        'removal_order': 40,
+        'windows': {
+            'display_names': (r'(?i)^kaspersky internet security\b',),
+            'exclude_display_names': (),
+            'upgrade_codes': (),
+            'product_codes': (),
+            'services': (r'(?i)^avp\d+(\.\d+)*$',),
+            'drivers': (),
+            'processes': ('avp.exe', 'avpui.exe'),
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Internet Security',),
+            'data_paths': (),
+            'owns_shared': True,
+            'uninstall': {'method': 'msi'},
+            'match_priority': 40,
+        },
+    },
+    {
+        'id': 'kts',
+        'name': 'Kaspersky Total Security',
+        'vendor': 'kaspersky',
+        'kind': 'consumer',
+        'removal_order': 40,
+        'windows': {
+            'display_names': (r'(?i)^kaspersky total security\b',),
+            'exclude_display_names': (),
+            'upgrade_codes': (),
+            'product_codes': (),
+            'services': (r'(?i)^avp\d+(\.\d+)*$',),
+            'drivers': (),
+            'processes': ('avp.exe', 'avpui.exe'),
+            # [GH-idx 37727576658]
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Total Security',),
+            'data_paths': (),
+            'owns_shared': True,
+            'uninstall': {'method': 'msi'},
+            'match_priority': 40,
+        },
+    },
+    {
+        'id': 'kscloud',
+        'name': 'Kaspersky Security Cloud / Kaspersky Free',
+        'vendor': 'kaspersky',
+        'kind': 'consumer',
+        'removal_order': 40,
+        'windows': {
+            'display_names': (r'(?i)^kaspersky security cloud\b', r'(?i)^kaspersky free\b'),
+            'exclude_display_names': (),
+            'upgrade_codes': (),
+            'product_codes': (),
+            'services': (r'(?i)^avp\d+(\.\d+)*$',),
+            'drivers': (),
+            'processes': ('avp.exe', 'avpui.exe'),
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Security Cloud',
+                              '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Free'),
+            'data_paths': (),
+            'owns_shared': True,
+            'uninstall': {'method': 'msi'},
+            'match_priority': 40,
+        },
+    },
+    {
+        'id': 'ksos',
+        'name': 'Kaspersky Small Office Security',
+        'vendor': 'kaspersky',
+        'kind': 'consumer',
+        'removal_order': 40,
+        'windows': {
+            'display_names': (r'(?i)^kaspersky small office security\b',),
+            'exclude_display_names': (),
+            'upgrade_codes': ('{E1712E93-464B-4199-BF1B-72F8E407A312}',),
+            'product_codes': (),
+            'services': (r'(?i)^avp\d+(\.\d+)*$', r'(?i)^ksos'),
+            'drivers': (),
+            'processes': ('avp.exe', 'avpui.exe'),
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Small Office Security',),
+            'data_paths': (),
+            'owns_shared': True,
+            'uninstall': {'method': 'msi'},
+            'match_priority': 40,
+        },
+    },
+    {
+        'id': 'kplus',
+        'name': 'Kaspersky Standard / Plus / Premium',
+        'vendor': 'kaspersky',
+        'kind': 'consumer',
+        'removal_order': 40,
+        'windows': {
+            'display_names': (r'(?i)^kaspersky (standard|plus|premium)\b',),
+            'exclude_display_names': (),
+            'upgrade_codes': (),
+            'product_codes': (),
+            'services': (r'(?i)^avp\d+(\.\d+)*$',),
+            'drivers': (),
+            'processes': ('avp.exe', 'avpui.exe'),
+            'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Plus',
+                              '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Standard',
+                              '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Premium'),
+            'data_paths': (),
+            'owns_shared': True,
+            'uninstall': {'method': 'msi'},
+            'match_priority': 40,
+        },
+    },
+    {
+        'id': 'kaspersky_addons',
+        'name': 'Kaspersky consumer add-ons (Secure Connection / VPN, Password Manager, Safe Kids)',
+        'vendor': 'kaspersky',
+        'kind': 'consumer',
+        'removal_order': 45,
+        'windows': {
+            'display_names': (
+                r'(?i)^kaspersky (vpn )?secure connection\b',
+                r'(?i)^kaspersky password manager\b',
+                r'(?i)^kaspersky safe kids\b',
+            ),
+            'exclude_display_names': (),
+            'upgrade_codes': (),
+            'product_codes': (),
+            # ksde / ksdeui: Secure Connection (inferred)
+            'services': (r'(?i)^ksde\d*(\.\d+)*$',),
+            'drivers': (),
+            'processes': ('ksde.exe', 'ksdeui.exe'),
+            'install_paths': (),
+            'data_paths': (),
+            'uninstall': {'method': 'msi'},
+            'match_priority': 45,
+        },
+    },
+    {
+        # Catch-all so an unknown Kaspersky product (Light Agent, a new brand name...) is reported as
+        # installed instead of being missed. phaseout never removes it: add a catalog entry first.
+        'id': 'kaspersky_other',
+        'name': 'Other Kaspersky product',
+        'vendor': 'kaspersky',
+        'kind': 'other',
+        'removal_order': None,
+        'windows': {
+            'display_names': (r'(?i)kaspersky',),
+            'publishers': (r'(?i)kaspersky',),
+            'exclude_display_names': (),
+            'upgrade_codes': (),
+            'product_codes': (),
+            'services': (),
+            'drivers': (),
+            'processes': (),
+            'install_paths': (),
+            'data_paths': (),
+            'uninstall': {'method': None},
+            'match_priority': 0,
         },
     },
 )

@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: (c) 2026, phaseout maintainers
+"""kaspersky_uninstall on any host.
+
+Linux: the module runs as is (Windows-only options are dropped). Windows: one collector
+call, the plan made here (plugins/module_utils/windows_uninstall.py), then one
+ansible.windows.win_package call per MSI product in removal order, then, when the
+removal needs no reboot, one call of the residue module with an explicit list.
+Check mode returns the plan after the single collector call and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.phaseout.antivirus.plugins.action.kaspersky_info import collect, is_windows
+from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
+from ansible_collections.phaseout.antivirus.plugins.module_utils import windows
+from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_uninstall as wu
+
+MODULE = 'phaseout.antivirus.kaspersky_uninstall'
+
+ARGUMENT_SPEC = {
+    'vendor': {'type': 'str', 'default': 'kaspersky', 'choices': sorted(catalog.VENDORS)},
+    'products': {'type': 'list', 'elements': 'str', 'default': []},
+    'exclude': {'type': 'list', 'elements': 'str', 'default': []},
+    'force': {'type': 'bool', 'default': False},
+    'purge_leftovers': {'type': 'bool', 'default': True},
+    # Linux only (accepted so one task serves a mixed fleet; ignored on Windows).
+    'purge_repositories': {'type': 'bool', 'default': True},
+    'stop_services': {'type': 'bool', 'default': True},
+    # Windows only.
+    'kes_login': {'type': 'str', 'default': 'KLAdmin'},
+    'kes_password': {'type': 'str', 'no_log': True},
+    'agent_password': {'type': 'str', 'no_log': True},
+    'agent_password_encoding': {'type': 'str', 'default': 'utf16le_hex', 'choices': list(wu.PASSWORD_ENCODINGS)},
+    'allow_encrypted': {'type': 'bool', 'default': False},
+    'log_dir': {'type': 'str', 'default': 'C:\\Windows\\Temp'},
+}
+# Options the Linux module does not take: dropped before it runs, so group_vars shared by a
+# mixed fleet do not break the Linux hosts.
+WINDOWS_ONLY = frozenset(('agent_password_encoding', 'log_dir'))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        try:
+            if not is_windows(self._connection):
+                module_args = {k: v for k, v in self._task.args.items() if k not in WINDOWS_ONLY}
+                result.update(self._execute_module(module_name=MODULE, module_args=module_args,
+                                                   task_vars=task_vars))
+                return result
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            secrets = [s for s in (args.get('kes_password'), args.get('agent_password')) if s]
+            try:
+                result.update(self._run_windows(args, task_vars, secrets))
+            except AnsibleActionFail as exc:
+                raise AnsibleActionFail(wu.scrub(exc.message, secrets),
+                                        result=wu.scrub(exc.result, secrets)) from None
+            return wu.scrub(result, secrets)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    # ------------------------------------------------------------------ remote calls
+
+    @contextlib.contextmanager
+    def _secret_call(self, secret):
+        """Run a call with _ansible_no_log so the host's event log never records its arguments."""
+        previous = self._task.no_log
+        if secret:
+            self._task.no_log = True
+        try:
+            yield
+        finally:
+            self._task.no_log = previous
+
+    def _remote(self, module_name, module_args, task_vars, secrets, secret=False):
+        with self._secret_call(secret):
+            raw = self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
+        raw = dict(raw)
+        raw.pop('invocation', None)
+        if secret:
+            # win_package echoes the command line (and the msiexec log) when msiexec fails.
+            raw.pop('log', None)
+        return wu.scrub(raw, secrets)
+
+    def _collect(self, task_vars, vendor, secrets):
+        raw, error = collect(self, task_vars, vendor)
+        if error:
+            raise AnsibleActionFail(wu.scrub(error, secrets))
+        return raw
+
+    # ------------------------------------------------------------------ Windows flow
+
+    def _run_windows(self, args, task_vars, secrets):
+        vendor = args['vendor']
+        raw = self._collect(task_vars, vendor, secrets)
+        before = windows.classify(raw, vendor=vendor)
+        before_summary = windows.summary(before)
+        base = {'changed': False, 'plan': [], 'executed': [], 'removed': [], 'reboot_required': False,
+                'reboot_reasons': [], 'before': before_summary, 'after': before_summary, 'detection': before}
+        try:
+            steps, calls, warnings = wu.plan_uninstall(before, args)
+        except wu.PlanError as exc:
+            raise AnsibleActionFail('kaspersky_uninstall: %s' % exc, result=base) from None
+
+        residue_steps, residue_args, skipped = [], {}, []
+        predicted = before
+        if args['purge_leftovers']:
+            if steps:
+                predicted = windows.classify(raw, vendor=vendor, assume_removed={s['product'] for s in steps})
+                residue_steps, _unused, skipped = wu.plan_residue(predicted, raw, vendor)
+            else:
+                residue_steps, residue_args, skipped = wu.plan_residue(before, raw, vendor)
+        warnings.extend(_skipped_warnings(skipped))
+
+        plan = steps + residue_steps
+        result = dict(base, plan=plan, removed=sorted({s['product'] for s in steps}))
+        if not plan:
+            result.update(removed=[], diff={'before': before_summary, 'after': before_summary})
+            return _with_warnings(result, warnings)
+        if self._task.check_mode:
+            if steps:
+                warnings.append('check mode: the residue steps are a prediction; the real run reads the host again '
+                                'after the uninstallers')
+            result.update(changed=True, after=windows.summary(predicted),
+                          diff={'before': before_summary, 'after': windows.summary(predicted)})
+            return _with_warnings(result, warnings)
+
+        executed = []
+        removed = []
+        reasons = []
+        failure = None
+        failed_step = None
+        for step, (module_args, secret) in zip(steps, calls):
+            res = self._remote(wu.WIN_PACKAGE, module_args, task_vars, secrets, secret=secret)
+            outcome = wu.interpret_rc(step, res, step['password_supplied'])
+            done = dict(step, outcome=outcome['outcome'], rc=outcome['rc'], msg=outcome['msg'])
+            executed.append(done)
+            if outcome['outcome'] in ('removed', 'reboot') and step['product'] not in removed:
+                removed.append(step['product'])
+            if outcome['reboot_required']:
+                reasons.append('%s: msiexec rc %s' % (step['product'], outcome['rc']))
+            if outcome['outcome'] in ('password_rejected', 'error'):
+                failure, failed_step = outcome['msg'], done
+                for key in ('stdout', 'stderr'):
+                    if res.get(key):
+                        done[key] = res[key]
+                break
+
+        state_raw, state = raw, before
+        if executed:
+            state_raw = self._collect(task_vars, vendor, secrets)
+            state = windows.classify(state_raw, vendor=vendor)
+
+        if failure is None and args['purge_leftovers']:
+            if reasons:
+                warnings.append('residue clean-up waits for the reboot: run the removal again once the host '
+                                'has restarted')
+                residue_args = {}
+            elif executed:
+                residue_steps, residue_args, skipped = wu.plan_residue(state, state_raw, vendor)
+                warnings.extend(_skipped_warnings(skipped))
+            if residue_args:
+                residue_args.update(_guards(vendor))
+                res = self._remote(windows.RESIDUE_MODULE, residue_args, task_vars, secrets)
+                done_targets = {(r.get('type'), r.get('target')) for r in res.get('removed') or ()}
+                for step in residue_steps:
+                    kind = step['action'][len('remove_'):]
+                    hit = (kind, step['target']) in done_targets
+                    executed.append(dict(step, outcome='removed' if hit else 'absent'))
+                if res.get('failed'):
+                    failure = 'residue clean-up failed: %s' % res.get('msg', 'no message')
+                    failed_step = {'action': 'residue', 'errors': res.get('errors') or []}
+                state_raw = self._collect(task_vars, vendor, secrets)
+                state = windows.classify(state_raw, vendor=vendor)
+
+        after = state
+        for lo in after.get('leftovers') or ():
+            if lo['type'] == 'driver' and (lo.get('active') or lo.get('delete_pending')):
+                reasons.append('driver %s is still %s' % (lo['name'], 'loaded' if lo.get('active')
+                                                             else 'marked for deletion'))
+        after_summary = windows.summary(after)
+        result.update({
+            'changed': any(s.get('outcome') in ('removed', 'reboot') for s in executed),
+            'executed': executed,
+            'removed': removed,
+            'reboot_required': bool(reasons),
+            'reboot_reasons': reasons,
+            'after': after_summary,
+            'detection': after,
+            'diff': {'before': before_summary, 'after': after_summary},
+        })
+        if failure:
+            result.update(failed=True, failed_step=failed_step,
+                          msg='kaspersky_uninstall: %s (completed steps are in "executed"; rerun to continue)'
+                              % failure)
+        else:
+            result['msg'] = _summary_msg(removed, after, bool(reasons))
+        return _with_warnings(result, warnings)
+
+
+def _skipped_warnings(skipped):
+    return ['left in place: %s %s (%s)' % (item['item']['type'],
+                                           item['item'].get('name') or item['item'].get('path'), item['reason'])
+            for item in skipped]
+
+
+def _guards(vendor):
+    """Patterns the residue module re-checks every item against (defence in depth)."""
+    vendor_data = catalog.VENDORS[vendor]
+    services = [rx for p in catalog.products(windows.PLATFORM, vendor)
+                for rx in tuple(p['windows'].get('services', ())) + tuple(p['windows'].get('drivers', ()))]
+    services.extend(vendor_data.get('windows_drivers', ()))
+    return {
+        'service_pattern': windows.combine(services),
+        'filter_pattern': vendor_data['windows_filter_drivers'],
+        'certificate_pattern': vendor_data['windows_certificates'],
+        'name_pattern': vendor_data['windows_display_name'],
+    }
+
+
+def _with_warnings(result, warnings):
+    if warnings:
+        result['warnings'] = list(warnings)
+    return result
+
+
+def _summary_msg(removed, after, reboot):
+    text = 'removed %s' % (', '.join(removed) if removed else 'nothing')
+    text += '; host is now %s' % after.get('verdict')
+    if reboot:
+        text += '; a reboot is required'
+    return text

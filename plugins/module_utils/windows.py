@@ -1,0 +1,608 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: (c) 2026, phaseout maintainers
+"""Windows detection: turn the collector's raw data into the kaspersky_info result.
+
+The remote side (``plugins/modules/win_kaspersky_collect.ps1``) is a thin, read-only
+collector: it is told *what* to look for (patterns built here from the catalog) and
+returns raw registry, service, certificate and Defender data. Every decision, which
+product an Uninstall entry belongs to, whether a driver is residue, what the verdict is,
+is made here, on the controller, where the unit tests reach it.
+
+Windows footprint keys of a catalog product (``product['windows']``)
+--------------------------------------------------------------------
+display_names          regexes (``re.search``) for the Uninstall ``DisplayName``, any locale
+exclude_display_names  regexes that veto a display-name match (Network Agent vs KES...)
+publishers             regexes for the Uninstall ``Publisher`` (used by the catch-all only)
+upgrade_codes          MSI UpgradeCodes ``{GUID}``; a product related to one is decisive
+product_codes          known MSI ProductCodes ``{GUID}``; decisive
+services               regexes for Win32 service names (SCM / ``HKLM\\SYSTEM\\...\\Services``)
+drivers                regexes for kernel / file-system driver service names of this product only
+processes              image names (``avp.exe``), compared case-insensitively
+install_paths          folders, with ``%ProgramFiles%``-style variables expanded on the host
+data_paths             folders the product writes and leaves behind
+owns_shared            True when the vendor-wide drivers, device filters and root certificates
+                       belong to this product while it is installed (KES, KSWS, consumer)
+uninstall              ``{'method': 'msi' | None, ...}``; for password-protected products:
+                       ``password_option`` (the module option holding the secret: kes_password,
+                       agent_password), ``password_property`` (KLPASSWD, KLUNINSTPASSWD),
+                       ``password_encoding`` (``plain`` default, ``utf16le_hex``), and optionally
+                       ``login_option`` / ``login_property`` (kes_login / KLLOGIN)
+match_priority         when several products match one display name the highest wins
+                       (catch-all ``kaspersky_other`` is 0)
+
+The product-level ``removal_order`` (lower first) and ``kind`` are shared with Linux:
+endpoint products first, then the Endpoint Agent, then the Network Agent, then the
+console; a product whose removal_order is None (Administration Server, the catch-all) is
+reported and never removed.
+
+Vendor keys (``VENDORS[vendor]``) used on Windows
+-------------------------------------------------
+windows_display_name / windows_publisher  regex naming the vendor in an Uninstall entry,
+                                          a service display name or a SecurityCenter2 entry
+windows_drivers            regexes of kernel drivers shared by the vendor's products
+windows_filter_drivers     regex of the values the products add to device-class
+                           UpperFilters / LowerFilters
+windows_certificates       regex for the subject or issuer of the vendor's root certificates
+windows_certificate_stores stores searched (``LocalMachine\\Root``...)
+windows_common_paths       folders any product may leave behind
+windows_registry_keys      registry roots the products write
+windows_encryption         ``service_display_names`` / ``msi_features`` regexes that reveal
+                           the vendor's disk or file encryption
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
+
+PLATFORM = 'windows'
+COLLECTOR_MODULE = 'phaseout.antivirus.win_kaspersky_collect'
+RESIDUE_MODULE = 'phaseout.antivirus.win_kaspersky_residue'
+DEFENDER_STATUS_MODULE = 'phaseout.antivirus.win_defender_status'
+
+_GUID_RE = re.compile(r'^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$')
+_PACKED_RE = re.compile(r'^[0-9A-Fa-f]{32}$')
+
+# Registry service Type values: 1 kernel driver, 2 file-system driver, 8 recognizer driver.
+DRIVER_TYPES = (1, 2, 8)
+START_MODES = {0: 'boot', 1: 'system', 2: 'auto', 3: 'manual', 4: 'disabled'}
+PRODUCT_TYPES = {1: 'workstation', 2: 'dc', 3: 'server'}
+
+
+# --------------------------------------------------------------------------- GUIDs
+
+
+def is_guid(value):
+    return bool(value) and bool(_GUID_RE.match(value))
+
+
+def normalize_guid(value):
+    """Return ``{XXXXXXXX-...}`` upper-case, or None when ``value`` is not a GUID."""
+    if not value:
+        return None
+    text = value.strip()
+    if not text.startswith('{'):
+        text = '{%s}' % text
+    return text.upper() if is_guid(text) else None
+
+
+def pack_guid(guid):
+    """Windows Installer's "packed" (compressed) form of a GUID, as used under
+    ``HKLM\\SOFTWARE\\Classes\\Installer``: the first three groups reversed, then every
+    byte of the last two groups with its nibbles swapped."""
+    norm = normalize_guid(guid)
+    if not norm:
+        raise ValueError('not a GUID: %r' % (guid,))
+    hexa = norm.strip('{}').replace('-', '')
+    parts = [hexa[0:8][::-1], hexa[8:12][::-1], hexa[12:16][::-1]]
+    parts.extend(hexa[i:i + 2][::-1] for i in range(16, 32, 2))
+    return ''.join(parts)
+
+
+def unpack_guid(packed):
+    """Inverse of :func:`pack_guid`."""
+    if not packed or not _PACKED_RE.match(packed):
+        raise ValueError('not a packed GUID: %r' % (packed,))
+    text = packed.upper()
+    rest = ''.join(text[i:i + 2][::-1] for i in range(16, 32, 2))
+    return '{%s-%s-%s-%s-%s}' % (text[0:8][::-1], text[8:12][::-1], text[12:16][::-1], rest[0:4], rest[4:16])
+
+
+# --------------------------------------------------------------------------- patterns
+
+
+def _strip_flags(pattern):
+    return pattern[4:] if pattern.startswith('(?i)') else pattern
+
+
+def combine(patterns):
+    """One case-insensitive alternation of ``patterns`` (valid for Python and .NET)."""
+    patterns = [p for p in patterns if p]
+    if not patterns:
+        return None
+    return '(?i)' + '|'.join('(?:%s)' % _strip_flags(p) for p in patterns)
+
+
+def _search_any(patterns, text):
+    if not text:
+        return False
+    return any(re.search(rx, text) for rx in patterns)
+
+
+def _windows_products(vendor):
+    return catalog.products(PLATFORM, vendor)
+
+
+def collector_args(vendor='kaspersky'):
+    """Module arguments of the collector: what to look for, all derived from the catalog."""
+    vendor_data = catalog.VENDORS[vendor]
+    products = _windows_products(vendor)
+    names = [vendor_data['windows_display_name']]
+    services = list(vendor_data.get('windows_drivers', ()))
+    processes = set()
+    paths = list(vendor_data.get('windows_common_paths', ()))
+    upgrade_codes = set()
+    for product in products:
+        win = product[PLATFORM]
+        names.extend(win.get('display_names', ()))
+        services.extend(win.get('services', ()))
+        services.extend(win.get('drivers', ()))
+        processes.update(p.lower() for p in win.get('processes', ()))
+        for path in tuple(win.get('install_paths', ())) + tuple(win.get('data_paths', ())):
+            if path not in paths:
+                paths.append(path)
+        upgrade_codes.update(normalize_guid(c) for c in win.get('upgrade_codes', ()))
+    return {
+        'display_name_pattern': combine(names),
+        'publisher_pattern': vendor_data.get('windows_publisher'),
+        'service_pattern': combine(services),
+        'service_display_pattern': vendor_data['windows_display_name'],
+        'filter_pattern': vendor_data.get('windows_filter_drivers'),
+        'certificate_pattern': vendor_data.get('windows_certificates'),
+        'certificate_stores': list(vendor_data.get('windows_certificate_stores', ())),
+        'process_names': sorted(p[:-4] if p.endswith('.exe') else p for p in processes),
+        'upgrade_codes': sorted(pack_guid(c) for c in upgrade_codes if c),
+        'paths': paths,
+        'registry_keys': list(vendor_data.get('windows_registry_keys', ())),
+    }
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _entry_code(entry):
+    return normalize_guid(entry.get('key'))
+
+
+def match_entry(entry, products, upgrade_of):
+    """Return the catalog product an Uninstall entry belongs to, or None."""
+    code = _entry_code(entry)
+    if code:
+        for product in products:
+            known = {normalize_guid(c) for c in product[PLATFORM].get('product_codes', ())}
+            if code in known:
+                return product
+        upgrade = upgrade_of.get(code)
+        if upgrade:
+            for product in products:
+                known = {normalize_guid(c) for c in product[PLATFORM].get('upgrade_codes', ())}
+                if upgrade in known:
+                    return product
+    name = entry.get('display_name') or ''
+    publisher = entry.get('publisher') or ''
+    candidates = []
+    for product in products:
+        win = product[PLATFORM]
+        hit = _search_any(win.get('display_names', ()), name) or _search_any(win.get('publishers', ()), publisher)
+        if hit and not _search_any(win.get('exclude_display_names', ()), name):
+            candidates.append(product)
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: p[PLATFORM].get('match_priority', 50))
+
+
+def _service_record(raw):
+    start = raw.get('start')
+    state = raw.get('state')
+    return {
+        'name': raw.get('name'),
+        'display_name': raw.get('display_name'),
+        'state': state.lower() if isinstance(state, str) else None,
+        'start_mode': START_MODES.get(start, str(start) if start is not None else None),
+        'enabled': start is not None and start != 4,
+        'active': isinstance(state, str) and state.lower() in ('running', 'start_pending', 'startpending'),
+        'driver': raw.get('type') in DRIVER_TYPES,
+        'type': raw.get('type'),
+        'image_path': raw.get('image_path'),
+        'delete_pending': bool(raw.get('delete_pending')),
+    }
+
+
+def _owner_of_service(name, products, installed_ids=()):
+    """The product a service belongs to; an installed one first when several claim the name
+    (``AVP21.3`` fits every consumer product)."""
+    claims = [p for p in products
+              if _search_any(p[PLATFORM].get('services', ()), name) or _search_any(p[PLATFORM].get('drivers', ()), name)]
+    for product in claims:
+        if product['id'] in installed_ids:
+            return product
+    return claims[0] if claims else None
+
+
+def _path_owner(template, products):
+    for product in products:
+        win = product[PLATFORM]
+        if template in tuple(win.get('install_paths', ())) + tuple(win.get('data_paths', ())):
+            return product
+    return None
+
+
+def security_center_state(product_state):
+    """Decode a SecurityCenter2 ``productState``: (enabled, up_to_date)."""
+    if product_state is None:
+        return None, None
+    state = int(product_state)
+    realtime = (state >> 8) & 0xFF
+    signatures = state & 0xFF
+    return realtime in (0x10, 0x11), signatures == 0x00
+
+
+def _os_info(raw_os):
+    raw_os = raw_os or {}
+    product_type = raw_os.get('product_type')
+    return {
+        'product_type': PRODUCT_TYPES.get(product_type, 'unknown'),
+        'caption': raw_os.get('caption'),
+        'version': raw_os.get('version'),
+        'build': raw_os.get('build'),
+        'architecture': raw_os.get('architecture'),
+        'is_server': product_type in (2, 3),
+    }
+
+
+def pending_reboot(raw_pending, vendor='kaspersky'):
+    raw_pending = raw_pending or {}
+    reasons = []
+    for key in ('component_based_servicing', 'windows_update', 'pending_file_rename', 'computer_rename'):
+        if raw_pending.get(key):
+            reasons.append(key)
+    vendor_rx = catalog.VENDORS[vendor]['windows_display_name']
+    vendor_files = [f for f in raw_pending.get('file_rename_entries') or () if re.search(vendor_rx, f or '')]
+    return {'pending': bool(reasons), 'reasons': reasons, 'vendor_files': vendor_files}
+
+
+def encryption_evidence(raw, vendor='kaspersky'):
+    """Signs that the vendor's disk or file encryption is in use."""
+    vendor_data = catalog.VENDORS[vendor]
+    enc = vendor_data.get('windows_encryption') or {}
+    vendor_rx = vendor_data['windows_display_name']
+    evidence = []
+    svc_rx = enc.get('service_display_names')
+    for svc in raw.get('services') or ():
+        text = svc.get('display_name') or ''
+        if svc_rx and re.search(svc_rx, text) and re.search(vendor_rx, text):
+            evidence.append('service %s (%s)' % (svc.get('name'), text))
+    feat_rx = enc.get('msi_features')
+    for product in raw.get('msi_products') or ():
+        for feature in product.get('features') or ():
+            name = feature.get('name') if isinstance(feature, dict) else feature
+            installed = feature.get('installed', True) if isinstance(feature, dict) else True
+            if feat_rx and name and installed and re.search(feat_rx, name):
+                evidence.append('msi feature %s of %s' % (name, product.get('product_name')))
+    return {'detected': bool(evidence), 'evidence': evidence}
+
+
+def classify(raw, vendor='kaspersky', assume_removed=()):
+    """Classify the collector's output into the kaspersky_info result.
+
+    ``assume_removed`` lists product ids to treat as already uninstalled: used to predict
+    the residue a removal leaves (the uninstaller takes its own services, drivers and
+    filters; vendor-wide traces stay when nothing of the vendor remains installed).
+    """
+    from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_defender
+
+    vendor_data = catalog.VENDORS[vendor]
+    products = _windows_products(vendor)
+    assume_removed = set(assume_removed or ())
+
+    upgrade_of = {}
+    for packed_upgrade, packed_products in (raw.get('upgrade_codes') or {}).items():
+        try:
+            upgrade = unpack_guid(packed_upgrade)
+        except ValueError:
+            continue
+        for packed in packed_products or ():
+            try:
+                upgrade_of[unpack_guid(packed)] = upgrade
+            except ValueError:
+                continue
+
+    # --- Uninstall entries -> products
+    entries_by_product = {}
+    seen = set()
+    for entry in raw.get('uninstall') or ():
+        identity = (entry.get('key'), entry.get('display_name'))
+        if identity in seen:
+            continue
+        seen.add(identity)
+        product = match_entry(entry, products, upgrade_of)
+        if product is None:
+            continue
+        entries_by_product.setdefault(product['id'], []).append(entry)
+
+    uninstall_codes = {_entry_code(e) for e in raw.get('uninstall') or () if _entry_code(e)}
+    installed_ids = [p['id'] for p in products if p['id'] in entries_by_product and p['id'] not in assume_removed]
+    installed_products = [p for p in products if p['id'] in installed_ids]
+    shared_owner = next((p for p in sorted(installed_products, key=lambda p: p.get('removal_order') or 999)
+                         if p[PLATFORM].get('owns_shared')), None)
+    vendor_installed = bool(installed_ids)
+    removed_shared_owner = any(catalog.get_product(pid)[PLATFORM].get('owns_shared')
+                               for pid in assume_removed if pid in entries_by_product)
+
+    # --- services and drivers
+    services_by_product = {}
+    vendor_drivers = []
+    unowned_services = []
+    shared_driver_rx = vendor_data.get('windows_drivers', ())
+    for raw_svc in raw.get('services') or ():
+        svc = _service_record(raw_svc)
+        owner = _owner_of_service(svc['name'], products, installed_ids)
+        if owner is not None:
+            services_by_product.setdefault(owner['id'], []).append(svc)
+        elif _search_any(shared_driver_rx, svc['name']):
+            vendor_drivers.append(svc)
+        else:
+            unowned_services.append(svc)
+
+    # --- processes
+    processes_by_product = {}
+    unowned_processes = []
+    for proc in raw.get('processes') or ():
+        image = (proc.get('name') or '').lower()
+        if not image.endswith('.exe'):
+            image += '.exe'
+        record = {'pid': proc.get('pid'), 'name': image, 'path': proc.get('path')}
+        listing = [p for p in products if image in {x.lower() for x in p[PLATFORM].get('processes', ())}]
+        owner = next((p for p in listing if p['id'] in installed_ids), None)
+        if owner is None and listing:
+            owner = next((p for p in listing if services_by_product.get(p['id'])), listing[0])
+        if owner is None:
+            unowned_processes.append(record)
+        else:
+            processes_by_product.setdefault(owner['id'], []).append(record)
+
+    # --- paths
+    paths_by_product = {}
+    vendor_paths = []
+    for item in raw.get('paths') or ():
+        owner = _path_owner(item.get('template'), products)
+        if owner is None:
+            vendor_paths.append(item['path'])
+        else:
+            paths_by_product.setdefault(owner['id'], []).append(item['path'])
+
+    # --- products
+    result_products = []
+    leftovers = []
+    for product in products:
+        pid = product['id']
+        if pid in assume_removed:
+            continue
+        win = product[PLATFORM]
+        entries = entries_by_product.get(pid, [])
+        svcs = services_by_product.get(pid, [])
+        procs = processes_by_product.get(pid, [])
+        paths = paths_by_product.get(pid, [])
+        if entries:
+            state = 'installed'
+        elif svcs or procs or paths:
+            state = 'residue'
+        else:
+            continue
+        msi_entries = [e for e in entries if _entry_code(e) and e.get('windows_installer') in (1, True)]
+        primary = (msi_entries or entries or [{}])[0]
+        packages = [{
+            'name': e.get('display_name'),
+            'version': e.get('display_version'),
+            'manager': 'msi' if (_entry_code(e) and e.get('windows_installer') in (1, True)) else 'exe',
+            'product_code': _entry_code(e),
+            'upgrade_code': upgrade_of.get(_entry_code(e)),
+            'publisher': e.get('publisher'),
+            'view': e.get('view'),
+            'system_component': bool(e.get('system_component')),
+        } for e in entries]
+        drivers = [s['name'] for s in svcs if s['driver']]
+        if shared_owner is not None and pid == shared_owner['id']:
+            drivers.extend(s['name'] for s in vendor_drivers)
+        entry = {
+            'id': pid,
+            'name': product['name'],
+            'vendor': product['vendor'],
+            'kind': product['kind'],
+            'state': state,
+            'removable': catalog.removable(product),
+            'removal_order': product.get('removal_order'),
+            'version': primary.get('display_version'),
+            'packages': packages,
+            'services': [s for s in svcs if not s['driver']],
+            'processes': procs,
+            'paths': paths,
+            'windows': {
+                'display_name': primary.get('display_name'),
+                'product_code': _entry_code(primary) if primary else None,
+                'upgrade_code': upgrade_of.get(_entry_code(primary)) if primary else None,
+                'uninstall_string': primary.get('uninstall_string'),
+                'install_location': primary.get('install_location'),
+                'windows_installer': bool(msi_entries),
+                'drivers': drivers,
+                'uninstall_method': (win.get('uninstall') or {}).get('method'),
+                'password_option': (win.get('uninstall') or {}).get('password_option'),
+            },
+        }
+        if state == 'residue':
+            for svc in svcs:
+                leftovers.append(_service_leftover(svc, pid))
+            for path in paths:
+                leftovers.append({'type': 'path', 'path': path, 'product': pid})
+            for proc in procs:
+                leftovers.append({'type': 'process', 'name': proc['name'], 'pid': proc['pid'],
+                                  'path': proc['path'], 'product': pid})
+        result_products.append(entry)
+
+    # --- vendor-wide traces: owned while an owning product is installed (or being removed by
+    # its uninstaller); leftovers otherwise.
+    shared_taken = shared_owner is not None or removed_shared_owner
+    filters = _filter_hits(raw.get('filters') or (), vendor_data.get('windows_filter_drivers'))
+    certificates = [c for c in raw.get('certificates') or ()
+                    if _cert_matches(c, vendor_data.get('windows_certificates'))]
+    security_center = []
+    vendor_rx = vendor_data['windows_display_name']
+    for item in raw.get('security_center') or ():
+        enabled, up_to_date = security_center_state(item.get('product_state'))
+        security_center.append({
+            'display_name': item.get('display_name'),
+            'product_state': item.get('product_state'),
+            'enabled': enabled,
+            'up_to_date': up_to_date,
+            'path': item.get('path'),
+            'instance_guid': item.get('instance_guid'),
+            'vendor': bool(re.search(vendor_rx, item.get('display_name') or '')),
+        })
+
+    if not shared_taken:
+        for svc in vendor_drivers:
+            leftovers.append(_service_leftover(svc, None))
+        for hit in filters:
+            leftovers.append(hit)
+    if shared_owner is not None:
+        shared_entry = next(p for p in result_products if p['id'] == shared_owner['id'])
+        shared_entry['windows']['filters'] = [h['name'] for h in filters]
+        shared_entry['windows']['certificates'] = [c.get('thumbprint') for c in certificates]
+    if not vendor_installed:
+        for svc in unowned_services:
+            leftovers.append(_service_leftover(svc, None))
+        for proc in unowned_processes:
+            leftovers.append({'type': 'process', 'name': proc['name'], 'pid': proc['pid'],
+                              'path': proc['path'], 'product': None})
+        if not removed_shared_owner:
+            for cert in certificates:
+                leftovers.append({'type': 'certificate', 'store': cert.get('store'),
+                                  'thumbprint': cert.get('thumbprint'), 'name': cert.get('subject'),
+                                  'product': None})
+            for item in security_center:
+                if item['vendor']:
+                    leftovers.append({'type': 'security_center', 'name': item['display_name'],
+                                      'instance_guid': item['instance_guid'], 'product': None})
+        for key in raw.get('registry_keys') or ():
+            leftovers.append({'type': 'registry', 'path': key, 'product': None})
+        for path in vendor_paths:
+            leftovers.append({'type': 'path', 'path': path, 'product': None})
+        for msi in raw.get('msi_products') or ():
+            try:
+                code = unpack_guid(msi.get('packed_code'))
+            except ValueError:
+                continue
+            if code not in uninstall_codes and code not in _codes_of(assume_removed, entries_by_product):
+                leftovers.append({'type': 'msi_registration', 'product_code': code,
+                                  'name': msi.get('product_name'), 'product': None})
+
+    result_products.sort(key=lambda p: (p['removal_order'] if p['removal_order'] is not None else 999, p['id']))
+    installed = [p['id'] for p in result_products if p['state'] == 'installed']
+    residue = [p['id'] for p in result_products if p['state'] == 'residue']
+    if installed:
+        verdict = 'installed'
+    elif residue or leftovers:
+        verdict = 'residue'
+    else:
+        verdict = 'clean'
+
+    defender = windows_defender.normalize(raw.get('defender'), raw.get('os'))
+    return {
+        'changed': False,
+        'platform': PLATFORM,
+        'vendor': vendor,
+        'verdict': verdict,
+        'installed': installed,
+        'residue': residue,
+        'products': result_products,
+        'leftovers': leftovers,
+        'admin_server': None,
+        'realtime_protection_active': any(
+            p['state'] == 'installed' and p['kind'] in ('endpoint', 'fileserver', 'consumer') and
+            (p['processes'] or any(s.get('active') for s in p['services']))
+            for p in result_products),
+        'windows': {
+            'os': _os_info(raw.get('os')),
+            'defender': defender,
+            'pending_reboot': pending_reboot(raw.get('pending_reboot'), vendor),
+            'encryption': encryption_evidence(raw, vendor),
+            'security_center': security_center,
+            'collected_at': raw.get('collected_at'),
+        },
+    }
+
+
+def _codes_of(product_ids, entries_by_product):
+    codes = set()
+    for pid in product_ids:
+        for entry in entries_by_product.get(pid, ()):
+            code = _entry_code(entry)
+            if code:
+                codes.add(code)
+    return codes
+
+
+def _service_leftover(svc, product_id):
+    return {
+        'type': 'driver' if svc['driver'] else 'service',
+        'name': svc['name'],
+        'state': svc['state'],
+        'start_mode': svc['start_mode'],
+        'active': svc['active'],
+        'delete_pending': svc['delete_pending'],
+        'image_path': svc['image_path'],
+        'product': product_id,
+    }
+
+
+def _filter_hits(filters, pattern):
+    hits = []
+    if not pattern:
+        return hits
+    for item in filters:
+        for name in item.get('data') or ():
+            if re.search(pattern, name or ''):
+                value = item.get('value') or 'UpperFilters'
+                hits.append({
+                    'type': 'upper_filter' if value.lower() == 'upperfilters' else 'lower_filter',
+                    'name': name,
+                    'key': item.get('key'),
+                    'value': value,
+                    'class_guid': item.get('class_guid'),
+                    'class': item.get('class'),
+                    'data': list(item.get('data') or ()),
+                    'product': None,
+                })
+    return hits
+
+
+def _cert_matches(cert, pattern):
+    if not pattern:
+        return False
+    return bool(re.search(pattern, cert.get('subject') or '') or re.search(pattern, cert.get('issuer') or ''))
+
+
+def summary(info):
+    """Short form of an info result, for diffs and reports."""
+    if not info:
+        return {}
+    return {
+        'verdict': info.get('verdict'),
+        'installed': list(info.get('installed') or ()),
+        'residue': list(info.get('residue') or ()),
+        'leftovers': sorted(
+            '%s:%s' % (lo['type'], lo.get('name') or lo.get('path') or lo.get('thumbprint') or lo.get('product_code'))
+            for lo in info.get('leftovers') or ()),
+    }

@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: (c) 2026, phaseout maintainers
+
+# Documentation only: the module is win_kaspersky_residue.ps1.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: win_kaspersky_residue
+short_description: Remove an explicit list of Kaspersky leftovers from a Windows host
+version_added: 0.1.0
+description:
+  - Thin executor used by M(phaseout.antivirus.kaspersky_uninstall) after the uninstallers ran. The action plugin
+    decides on the controller what is residue and passes the exact items; this module removes those and nothing else.
+  - Removes only the named values from device-class C(UpperFilters)/C(LowerFilters) multi-strings (never the whole
+    value while others remain, since a wrong edit kills mouse or keyboard input), then leftover driver and service
+    registrations, vendor root certificates from C(LocalMachine) stores, stale SecurityCenter2 entries, vendor
+    registry roots and vendor folders, in that order.
+  - Every item is checked again on the host against the vendor patterns and refused when it does not match.
+  - Idempotent (an item already gone is skipped); running services are skipped until a reboot.
+author:
+  - phaseout maintainers
+options:
+  filters:
+    description: Filter values to remove.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      key:
+        description: Device-class key, C(HKLM:\SYSTEM\CurrentControlSet\Control\Class\{GUID}).
+        type: str
+        required: true
+      value:
+        description: The multi-string value.
+        type: str
+        default: UpperFilters
+        choices: [UpperFilters, LowerFilters]
+      remove:
+        description: Filter names to take out of the list.
+        type: list
+        elements: str
+        required: true
+  services:
+    description: Service or driver names to delete (through Win32_BaseService.Delete, or the registry key when the SCM no longer knows them).
+    type: list
+    elements: str
+    default: []
+  certificates:
+    description: Certificates to delete.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      store:
+        description: C(LocalMachine\<store>).
+        type: str
+        required: true
+      thumbprint:
+        description: Certificate thumbprint.
+        type: str
+        required: true
+  security_center:
+    description: SecurityCenter2 AntiVirusProduct instance GUIDs to delete.
+    type: list
+    elements: str
+    default: []
+  registry_keys:
+    description: Registry keys under C(HKLM:\SOFTWARE) to delete recursively.
+    type: list
+    elements: str
+    default: []
+  paths:
+    description: Folders to delete recursively.
+    type: list
+    elements: str
+    default: []
+  service_pattern:
+    description: Every service name must match this regular expression.
+    type: str
+    required: true
+  filter_pattern:
+    description: Every filter name must match this regular expression.
+    type: str
+    required: true
+  certificate_pattern:
+    description: Every certificate's subject or issuer must match this regular expression.
+    type: str
+    required: true
+  name_pattern:
+    description: Registry keys, folders and SecurityCenter2 entries must match this regular expression.
+    type: str
+    required: true
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be removed (C(-WhatIf)).
+  diff_mode:
+    support: full
+  platform:
+    platforms: [windows]
+seealso:
+  - module: phaseout.antivirus.kaspersky_uninstall
+'''
+
+EXAMPLES = r'''
+# Normally called by the kaspersky_uninstall action plugin.
+- name: Take the Kaspersky mouse filter out of the mouse class
+  phaseout.antivirus.win_kaspersky_residue:
+    filters:
+      - key: HKLM:\SYSTEM\CurrentControlSet\Control\Class\{4D36E96F-E325-11CE-BFC1-08002BE10318}
+        value: UpperFilters
+        remove: [klmouflt]
+    services: [klmouflt]
+    service_pattern: '(?i)^klmouflt$'
+    filter_pattern: '(?i)^klmouflt$'
+    certificate_pattern: '(?i)kaspersky'
+    name_pattern: '(?i)kaspersky'
+'''
+
+RETURN = r'''
+removed:
+  description: Items removed (or that would be, in check mode), each with C(type) and C(target).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{type: filter, target: 'HKLM:\SYSTEM\CurrentControlSet\Control\Class\{4D36E96F-E325-11CE-BFC1-08002BE10318}\UpperFilters'}]
+skipped:
+  description: Items left alone, each with C(type), C(target) and C(reason) (already gone, running...).
+  returned: always
+  type: list
+  elements: dict
+errors:
+  description: Items that could not be removed; the module fails when there is any.
+  returned: always
+  type: list
+  elements: str
+'''
