@@ -81,7 +81,26 @@ def generic_record(host, phase, result, timestamp):
     return record
 
 
-BUILDERS = {'discover': discover_record}
+def preflight_record(host, result, timestamp):
+    status = host_status(result)
+    record = {'host': host, 'phase': 'preflight', 'status': status, 'timestamp': timestamp}
+    if status != 'ok':
+        record.update(error=error_message(result), verdict='unknown')
+        return record
+    detection = result.get('detection') or {}
+    record.update({
+        'verdict': 'ready' if result.get('ready') else 'blocked',
+        'blockers': list(result.get('blockers', [])),
+        'warnings': list(result.get('warnings', [])),
+        'installed': list(detection.get('installed', [])),
+        'residue': list(detection.get('residue', [])),
+        'error': '; '.join(result.get('blockers', [])),
+        'facts': result.get('facts', {}),
+    })
+    return record
+
+
+BUILDERS = {'discover': discover_record, 'preflight': preflight_record}
 
 
 def build_record(host, phase, result, timestamp):
@@ -109,7 +128,7 @@ def summarize(phase, records, timestamp, check_mode=False):
             by_product[product] = by_product.get(product, 0) + 1
     attention = sorted(
         (r['host'] for r in records
-         if r['status'] != 'ok' or r.get('verdict') in ('installed', 'residue', 'unprotected')
+         if r['status'] != 'ok' or r.get('verdict') in ('installed', 'residue', 'unprotected', 'blocked')
          or r.get('outcome') in ('failed', 'fallback', 'unprotected')),
     )
     return {

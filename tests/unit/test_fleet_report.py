@@ -115,3 +115,13 @@ def test_action_reports_unwritable_destination(tmp_path):
     action = make_action({'phase': 'discover', 'result_var': 'r', 'dest': str(blocker)})
     with pytest.raises(AnsibleActionFail, match='cannot write the report'):
         action.run(task_vars={'hostvars': {'a': {'r': INSTALLED}}, 'ansible_play_hosts_all': ['a']})
+
+
+def test_preflight_record_lists_blockers():
+    result = {'ready': False, 'blockers': ['only 120 MB free on /'], 'warnings': [],
+              'detection': {'installed': ['kesl'], 'residue': []}, 'facts': {'euid': 0}}
+    record = report.build_record('db1', 'preflight', result, 'T')
+    assert record['verdict'] == 'blocked' and record['error'] == 'only 120 MB free on /'
+    assert report.summarize('preflight', [record], 'T')['needs_attention'] == ['db1']
+    ready = report.build_record('db2', 'preflight', dict(result, ready=True, blockers=[]), 'T')
+    assert ready['verdict'] == 'ready' and ready['installed'] == ['kesl']
