@@ -76,6 +76,17 @@ options:
   agent_password:
     description: Windows only. Network Agent uninstall password (C(KLUNINSTPASSWD)).
     type: str
+  agent_password_encoding:
+    description:
+      - Windows only. How O(agent_password) is encoded into C(KLUNINSTPASSWD).
+      - V(utf16le_hex) is what most documented scripts use; V(ascii_hex) is the older variant.
+    type: str
+    choices: [utf16le_hex, ascii_hex]
+    default: utf16le_hex
+  log_dir:
+    description: Windows only. Directory on the host for the msiexec logs (C(/l*v)).
+    type: str
+    default: C:\Windows\Temp
   allow_encrypted:
     description: Windows only. Remove even when Kaspersky disk or file encryption is detected.
     type: bool
@@ -182,6 +193,8 @@ ARGUMENT_SPEC = dict(
     kes_password=dict(type='str', no_log=True),
     kes_login=dict(type='str', default='KLAdmin'),
     agent_password=dict(type='str', no_log=True),
+    agent_password_encoding=dict(type='str', default='utf16le_hex', choices=['utf16le_hex', 'ascii_hex']),
+    log_dir=dict(type='str', default='C:\\Windows\\Temp'),
     allow_encrypted=dict(type='bool', default=False),
 )
 
