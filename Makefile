@@ -19,13 +19,14 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean
 
 help:
-	@echo "make demo   - build the lab fleet and run phaseout on it (discover; prints the fleet summary)"
+	@echo "make demo   - build the lab fleet and run discover -> replace -> verify on it, with the fleet reports"
 	@echo "make test   - unit tests, lint, module docs and every Molecule scenario"
 	@echo "make lab-up HOSTS=N / make lab-down / make bench"
 
 ## --- the two README commands ----------------------------------------------
 demo: setup lab-up
-	$(BIN)/ansible-playbook playbooks/discover.yml
+	$(BIN)/ansible-playbook playbooks/site.yml
+	@echo; $(BIN)/python bin/phaseout report
 
 test: setup unit lint doc-check molecule
 

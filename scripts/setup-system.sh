@@ -8,6 +8,22 @@ missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
+# Every systemd container holds about 7 inotify instances of root; the kernel
+# default (128) fits about 18 lab or Molecule hosts machine-wide.
+raise_inotify() {
+  local current
+  current=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)
+  if [ "$current" -lt 1024 ]; then
+    if [ "$(id -u)" -eq 0 ] && sysctl -q -w fs.inotify.max_user_instances=1024 2>/dev/null; then
+      echo "phaseout setup: raised fs.inotify.max_user_instances from $current to 1024 (until reboot)"
+    else
+      echo "phaseout setup: fs.inotify.max_user_instances is $current; the lab needs 1024:" \
+           "sysctl -w fs.inotify.max_user_instances=1024" >&2
+    fi
+  fi
+}
+raise_inotify
+
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi

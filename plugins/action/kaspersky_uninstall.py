@@ -33,6 +33,11 @@ ARGUMENT_SPEC = {
     # Linux only (accepted so one task serves a mixed fleet; ignored on Windows).
     'purge_repositories': {'type': 'bool', 'default': True},
     'stop_services': {'type': 'bool', 'default': True},
+    'activate': {'type': 'dict', 'options': {
+        'command': {'type': 'list', 'elements': 'str', 'required': True},
+        'check': {'type': 'list', 'elements': 'str'},
+        'timeout': {'type': 'int', 'default': 60},
+    }},
     # Windows only.
     'kes_login': {'type': 'str', 'default': 'KLAdmin'},
     'kes_password': {'type': 'str', 'no_log': True},

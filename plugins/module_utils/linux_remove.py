@@ -74,9 +74,18 @@ def select_targets(detection, products=None, exclude=None):
     return targets, warnings
 
 
+PROTECTING_KINDS = ('endpoint', 'fileserver')
+
+
 def plan_removal(detection, products=None, exclude=None, force=False, purge_leftovers=True,
-                 purge_repositories=True, stop_services=True):
-    """Return (steps, warnings). Each step is a dict with at least action, product and target."""
+                 purge_repositories=True, stop_services=True, activate=None):
+    """Return (steps, warnings). Each step is a dict with at least action, product and target.
+
+    ``activate`` ({command, check, timeout}) is the replacement's activation: it
+    runs right after Kaspersky's services are stopped and before any package is
+    removed, so the unprotected window is only as long as that start takes,
+    and a failed activation can restart Kaspersky's services.
+    """
     targets, warnings = select_targets(detection, products, exclude)
     target_ids = {t['id'] for t in targets}
     steps = []
@@ -90,6 +99,12 @@ def plan_removal(detection, products=None, exclude=None, force=False, purge_left
                     steps.append({'action': 'stop_service', 'product': product['id'], 'target': service['name']})
                 if service.get('enabled'):
                     steps.append({'action': 'disable_service', 'product': product['id'], 'target': service['name']})
+
+    # 1b. the replacement takes over before anything is removed
+    if activate and targets:
+        steps.append({'action': 'activate_replacement', 'product': None, 'target': ' '.join(activate['command']),
+                      'command': list(activate['command']), 'check': list(activate.get('check') or []),
+                      'timeout': int(activate.get('timeout') or 60)})
 
     # 2. packages, in removal order (installed or conffiles-only)
     for product in targets:
@@ -165,6 +180,9 @@ def describe(step):
         'unload_kernel_module': 'unload kernel module %(target)s',
         'remove_repository': 'remove repository entry %(target)s',
         'daemon_reload': 'reload systemd',
+        'activate_replacement': 'activate the replacement: %(target)s',
+        'start_service': 'restart service %(target)s',
+        'enable_service': 're-enable service %(target)s',
     }
     return verbs[step['action']] % dict(step, manager=step.get('manager', ''), path=step.get('path', ''))
 
@@ -174,7 +192,8 @@ class Remover:
 
     DPKG_SCRIPTS = ('prerm', 'postrm')
 
-    def __init__(self, run_command, root='/', which=None, sleep=time.sleep, kill=os.kill):
+    def __init__(self, run_command, root='/', which=None, sleep=time.sleep, kill=os.kill, clock=time.time):
+        self.clock = clock
         self.run_command = run_command
         self.root = root
         self.which = which
@@ -212,6 +231,34 @@ class Remover:
         else:
             script = '/etc/init.d/%s' % step['target']
             self.run([script, 'stop'], step, 'stopping %s' % step['target'])
+
+    def _start_service(self, step):
+        systemctl = self.which('systemctl') if self.which else None
+        if systemctl and os.path.isdir(self.path('/run/systemd/system')):
+            self.run([systemctl, 'start', '%s.service' % step['target']], step, 'restarting %s' % step['target'])
+        else:
+            self.run(['/etc/init.d/%s' % step['target'], 'start'], step, 'restarting %s' % step['target'])
+
+    def _enable_service(self, step):
+        systemctl = self.which('systemctl') if self.which else None
+        if systemctl:
+            self.run([systemctl, 'enable', '%s.service' % step['target']], step, 're-enabling %s' % step['target'])
+
+    def _activate_replacement(self, step):
+        self.run(step['command'], step, 'activating the replacement (%s)' % ' '.join(step['command']))
+        if not step.get('check'):
+            return True
+        deadline = self.clock() + step.get('timeout', 60)
+        while True:
+            self.commands.append(list(step['check']))
+            rc, out, err = self.run_command(list(step['check']))
+            if rc == 0:
+                return True
+            if self.clock() >= deadline:
+                raise RemovalError('the replacement did not confirm real-time protection within %ss (%s: rc=%s %s)'
+                                   % (step.get('timeout', 60), ' '.join(step['check']), rc, (err or out).strip()[:200]),
+                                   step=step, rc=rc, stdout=out, stderr=err)
+            self.sleep(0.2)
 
     def _disable_service(self, step):
         systemctl = self.which('systemctl') if self.which else None
@@ -337,3 +384,27 @@ def summarize_state(detection):
         ),
         'kernel_modules': list(detection.get('kernel_modules', [])),
     }
+
+
+def rollback_steps(executed):
+    """Steps that give Kaspersky its protection back after a failed activation.
+
+    Only services this run stopped or disabled are restarted; nothing is
+    reinstalled. Used while no Kaspersky package has been removed yet.
+    """
+    steps = []
+    for step in executed:
+        if step['action'] == 'disable_service':
+            steps.append({'action': 'enable_service', 'product': step['product'], 'target': step['target']})
+    for step in executed:
+        if step['action'] == 'stop_service':
+            steps.append({'action': 'start_service', 'product': step['product'], 'target': step['target']})
+    return steps
+
+
+def protecting(detection, step):
+    """Whether ``step`` stops the real-time protection of a Kaspersky product."""
+    if step['action'] not in ('stop_service', 'remove_package', 'stop_process'):
+        return False
+    kinds = {p['id']: p['kind'] for p in detection['products']}
+    return kinds.get(step['product']) in PROTECTING_KINDS

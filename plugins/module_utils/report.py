@@ -14,7 +14,7 @@ import io
 
 # Columns of the fleet CSV, in order. Every phase fills the ones it knows.
 CSV_COLUMNS = (
-    'host', 'phase', 'status', 'verdict', 'installed', 'residue', 'admin_server',
+    'host', 'phase', 'status', 'verdict', 'installed', 'removed', 'residue', 'admin_server',
     'provider', 'provider_healthy', 'outcome', 'unprotected_window_s', 'reboot_required',
     'error', 'timestamp',
 )
@@ -124,7 +124,7 @@ def summarize(phase, records, timestamp, check_mode=False):
         outcome = record.get('outcome')
         if outcome:
             by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
-        for product in record.get('installed') or []:
+        for product in record.get('installed') or record.get('removed') or []:
             by_product[product] = by_product.get(product, 0) + 1
     attention = sorted(
         (r['host'] for r in records
@@ -139,7 +139,8 @@ def summarize(phase, records, timestamp, check_mode=False):
         'status': dict(sorted(by_status.items())),
         'verdict': dict(sorted(by_verdict.items())),
         'outcome': dict(sorted(by_outcome.items())),
-        'installed_products': dict(sorted(by_product.items())),
+        # discover/preflight: what is installed; replace: what was removed
+        'installed_products' if phase != 'replace' else 'removed_products': dict(sorted(by_product.items())),
         'needs_attention': attention,
     }
 
@@ -168,13 +169,15 @@ def render_table(summary, records):
     lines = ['phaseout %s: %d host(s)%s' % (summary['phase'], summary['hosts'],
                                             ' [dry run]' if summary['check_mode'] else '')]
     for title, key in (('status', 'status'), ('verdict', 'verdict'), ('outcome', 'outcome'),
-                       ('installed', 'installed_products')):
+                       ('installed', 'installed_products'), ('removed', 'removed_products')):
         if summary.get(key):
             lines.append('  %-9s %s' % (title + ':', ', '.join('%s=%s' % kv for kv in summary[key].items())))
     width = max([len(r['host']) for r in records] + [4])
     for record in sorted(records, key=lambda r: r['host']):
         detail = record.get('outcome') or record.get('verdict') or ''
-        extra = ' '.join(record.get('installed') or []) or ' '.join(record.get('residue') or [])
+        extra = ' '.join(record.get('installed') or record.get('removed') or record.get('residue') or [])
+        if record.get('unprotected_window_s') is not None:
+            extra += ' (unprotected %ss)' % record['unprotected_window_s']
         if record.get('error'):
             extra = record['error'][:120]
         lines.append('  %-*s  %-11s %-12s %s' % (width, record['host'], record['status'], detail, extra))

@@ -65,6 +65,29 @@ options:
     description: Stop and disable the products' services before removing the packages.
     type: bool
     default: true
+  activate:
+    description:
+      - Linux only. The replacement's activation, run inside this module right after Kaspersky's services are
+        stopped and before any package is removed, so the host is unprotected only for as long as the replacement
+        takes to start (RV(unprotected_window_s)).
+      - If the activation or its check fails, the services this run stopped are started again and the module
+        fails with nothing removed; the host stays protected by Kaspersky.
+      - The replace role fills this from the provider (for ClamAV, starting clamonacc and waiting for its fanotify marks).
+    type: dict
+    suboptions:
+      command:
+        description: Command (argv list) that turns the replacement's real-time protection on.
+        type: list
+        elements: str
+        required: true
+      check:
+        description: Command (argv list) polled until it exits 0, confirming real-time protection is on.
+        type: list
+        elements: str
+      timeout:
+        description: Seconds to wait for O(activate.check) to succeed.
+        type: int
+        default: 60
   kes_password:
     description:
       - Windows only. Password of the KES password-protection account (C(KLPASSWD)).
@@ -169,16 +192,32 @@ failed_step:
   description: The step that failed.
   returned: on failure
   type: dict
+was_protected:
+  description: Whether a Kaspersky endpoint or file server product was running before the run.
+  returned: always
+  type: bool
+unprotected_window_s:
+  description:
+    - Seconds (host clock) from stopping Kaspersky's real-time protection to the replacement's confirmed activation,
+      when O(activate) was given and Kaspersky was protecting the host; null otherwise.
+  returned: always
+  type: float
+  sample: 1.84
+rolled_back:
+  description: The activation failed and Kaspersky's stopped services were started again.
+  returned: on failure
+  type: bool
 '''
 
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils.catalog import VENDORS
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import LinuxCollector, detect
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux_remove import (
-    Remover, RemovalError, describe, plan_removal, summarize_state,
+    Remover, RemovalError, describe, plan_removal, protecting, rollback_steps, summarize_state,
 )
 
 
@@ -193,6 +232,11 @@ ARGUMENT_SPEC = dict(
     kes_password=dict(type='str', no_log=True),
     kes_login=dict(type='str', default='KLAdmin'),
     agent_password=dict(type='str', no_log=True),
+    activate=dict(type='dict', options=dict(
+        command=dict(type='list', elements='str', required=True),
+        check=dict(type='list', elements='str'),
+        timeout=dict(type='int', default=60),
+    )),
     agent_password_encoding=dict(type='str', default='utf16le_hex', choices=['utf16le_hex', 'ascii_hex']),
     log_dir=dict(type='str', default='C:\\Windows\\Temp'),
     allow_encrypted=dict(type='bool', default=False),
@@ -218,7 +262,7 @@ def main():
         plan, warnings = plan_removal(
             before_detection, products=params['products'], exclude=params['exclude'], force=params['force'],
             purge_leftovers=params['purge_leftovers'], purge_repositories=params['purge_repositories'],
-            stop_services=params['stop_services'],
+            stop_services=params['stop_services'], activate=params['activate'],
         )
     except ValueError as exc:
         module.fail_json(msg='kaspersky_uninstall: %s' % exc, before=before)
@@ -227,8 +271,10 @@ def main():
     for step in plan:
         step['description'] = describe(step)
     removed = sorted({s['product'] for s in plan if s['product']})
+    was_protected = bool(before_detection.get('realtime_protection_active'))
     result = dict(changed=False, plan=plan, executed=[], removed=removed, reboot_required=False,
-                  reboot_reasons=[], before=before, after=before, detection=before_detection)
+                  reboot_reasons=[], before=before, after=before, detection=before_detection,
+                  was_protected=was_protected, unprotected_window_s=None)
 
     if not plan:
         module.exit_json(**result)
@@ -239,21 +285,40 @@ def main():
 
     remover = Remover(module.run_command, which=lambda name: module.get_bin_path(name))
     changed = False
+    stopped_at = active_at = None
     for step in plan:
+        if stopped_at is None and was_protected and protecting(before_detection, step):
+            stopped_at = time.time()
         try:
             changed = remover.execute(step) or changed
         except (RemovalError, OSError) as exc:
+            msg = 'kaspersky_uninstall: step "%s" failed: %s' % (step['description'], exc)
+            if step['action'] == 'activate_replacement':
+                restored = []
+                for back in rollback_steps(result['executed']):
+                    try:
+                        remover.execute(back)
+                        restored.append(back['target'])
+                    except (RemovalError, OSError) as back_exc:
+                        msg += '; restarting %s failed too: %s' % (back['target'], back_exc)
+                result['rolled_back'] = True
+                msg += ('; nothing was removed and Kaspersky\'s services (%s) were started again'
+                        % ', '.join(sorted(set(restored))) if restored else '; nothing was removed')
             after_detection = fresh_detection()
             result.update(changed=True, after=summarize_state(after_detection), detection=after_detection,
                           failed_step=step, reboot_reasons=remover.reboot_reasons)
-            msg = 'kaspersky_uninstall: step "%s" failed: %s' % (step['description'], exc)
             extra = {}
             if isinstance(exc, RemovalError):
                 extra = dict(rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
             else:
                 msg += '; check permissions and that the path is not in use'
             module.fail_json(msg=msg + ' (completed steps are in "executed"; rerun to continue)', **dict(result, **extra))
+        if step['action'] == 'activate_replacement':
+            active_at = time.time()
         result['executed'].append(step)
+
+    if stopped_at is not None and active_at is not None:
+        result['unprotected_window_s'] = round(max(active_at - stopped_at, 0.0), 3)
 
     after_detection = fresh_detection()
     after = summarize_state(after_detection)

@@ -125,3 +125,16 @@ def test_preflight_record_lists_blockers():
     assert report.summarize('preflight', [record], 'T')['needs_attention'] == ['db1']
     ready = report.build_record('db2', 'preflight', dict(result, ready=True, blockers=[]), 'T')
     assert ready['verdict'] == 'ready' and ready['installed'] == ['kesl']
+
+
+def test_replace_summary_counts_removed_products_and_shows_the_window():
+    records = [report.build_record('a', 'replace', {'record': {
+        'status': 'ok', 'outcome': 'replaced', 'verdict': 'replaced', 'removed': ['kesl', 'klnagent'],
+        'unprotected_window_s': 3.2}}, 'T')]
+    summary = report.summarize('replace', records, 'T')
+    assert summary['removed_products'] == {'kesl': 1, 'klnagent': 1}
+    assert 'installed_products' not in summary
+    assert summary['outcome'] == {'replaced': 1}
+    assert any('(unprotected 3.2s)' in line for line in report.render_table(summary, records))
+    row = list(csv.DictReader(io.StringIO(report.to_csv(records))))[0]
+    assert row['removed'] == 'kesl klnagent' and row['unprotected_window_s'] == '3.2'

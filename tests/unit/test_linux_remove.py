@@ -218,3 +218,65 @@ def test_describe_every_action(tmp_path):
     assert lines[0] == 'stop service klnagent64'
     assert 'remove package kesl-gui (dpkg)' in lines
     assert lines[-1] == 'reload systemd'
+
+
+ACTIVATE = {'command': ['/usr/bin/systemctl', 'enable', '--now', 'clamav-clamonacc.service'],
+            'check': ['/bin/sh', '-c', 'grep -qs fanotify /proc/$(pidof clamonacc)/fdinfo/*'], 'timeout': 5}
+
+
+def test_activation_runs_after_the_services_stop_and_before_any_removal(tmp_path):
+    steps, _w = linux_remove.plan_removal(detection_of(full_host(tmp_path)), activate=ACTIVATE)
+    names = [s['action'] for s in steps]
+    position = names.index('activate_replacement')
+    assert names[:position] == ['stop_service', 'disable_service', 'stop_service', 'disable_service']
+    assert names[position + 1] == 'remove_package'
+    assert steps[position]['command'] == ACTIVATE['command'] and steps[position]['timeout'] == 5
+
+
+def test_no_activation_step_when_nothing_is_removed(tmp_path):
+    steps, _w = linux_remove.plan_removal(detection_of(debian_host(tmp_path)), activate=ACTIVATE)
+    assert steps == []
+
+
+def test_rollback_restarts_only_what_this_run_stopped(tmp_path):
+    detection = detection_of(full_host(tmp_path))
+    steps, _w = linux_remove.plan_removal(detection, activate=ACTIVATE)
+    executed = steps[:4]
+    assert actions(linux_remove.rollback_steps(executed)) == [
+        ('enable_service', 'klnagent64'), ('enable_service', 'kesl'),
+        ('start_service', 'klnagent64'), ('start_service', 'kesl'),
+    ]
+    # the agent's stop does not end protection; KESL's does
+    assert [linux_remove.protecting(detection, s) for s in steps[:4]] == [False, False, True, False]
+
+
+def test_activation_polls_its_check_until_it_passes(tmp_path):
+    os.makedirs(os.path.join(str(tmp_path), 'run', 'systemd', 'system'))
+    run = Recorder({('/bin/sh',): [(1, '', ''), (1, '', ''), (0, '', '')]})
+    naps = []
+    remover = linux_remove.Remover(run, root=str(tmp_path), which=which, sleep=naps.append)
+    step = {'action': 'activate_replacement', 'product': None, 'target': 'x', 'command': ACTIVATE['command'],
+            'check': ACTIVATE['check'], 'timeout': 5}
+    assert remover.execute(step) is True
+    assert run.calls[0] == ACTIVATE['command'] and run.calls.count(ACTIVATE['check']) == 3
+    assert naps == [0.2, 0.2]
+
+
+def test_activation_that_never_confirms_times_out_with_the_reason(tmp_path):
+    ticks = iter(range(0, 1000, 2))
+    run = Recorder({('/bin/sh',): (1, '', 'no fanotify marks')})
+    remover = linux_remove.Remover(run, root=str(tmp_path), which=which, sleep=lambda s: None,
+                                   clock=lambda: next(ticks))
+    step = {'action': 'activate_replacement', 'product': None, 'target': 'x', 'command': ACTIVATE['command'],
+            'check': ACTIVATE['check'], 'timeout': 5}
+    with pytest.raises(linux_remove.RemovalError, match='did not confirm real-time protection within 5s.*no fanotify'):
+        remover.execute(step)
+
+
+def test_restart_steps_use_systemctl(tmp_path):
+    os.makedirs(os.path.join(str(tmp_path), 'run', 'systemd', 'system'))
+    run = Recorder()
+    remover = linux_remove.Remover(run, root=str(tmp_path), which=which)
+    remover.execute({'action': 'enable_service', 'product': 'kesl', 'target': 'kesl'})
+    remover.execute({'action': 'start_service', 'product': 'kesl', 'target': 'kesl'})
+    assert run.calls == [['/usr/bin/systemctl', 'enable', 'kesl.service'], ['/usr/bin/systemctl', 'start', 'kesl.service']]
