@@ -655,3 +655,16 @@ def get_product(product_id):
 
 def removable(product):
     return product.get('removal_order') is not None
+
+
+def entry_header(product, state):
+    """The keys every detected product entry starts with, on every platform."""
+    return {
+        'id': product['id'],
+        'name': product['name'],
+        'vendor': product['vendor'],
+        'kind': product['kind'],
+        'state': state,
+        'removable': removable(product),
+        'removal_order': product.get('removal_order'),
+    }

@@ -426,14 +426,7 @@ def detect(collector, vendor='kaspersky', query_cli=True):
         else:
             continue
 
-        entry = {
-            'id': product['id'],
-            'name': product['name'],
-            'vendor': product['vendor'],
-            'kind': product['kind'],
-            'state': state,
-            'removable': catalog.removable(product),
-            'removal_order': product.get('removal_order'),
+        entry = dict(catalog.entry_header(product, state), **{
             'version': installed_pkgs[0]['version'] if installed_pkgs else None,
             'packages': pkgs,
             'services': svc,
@@ -442,7 +435,7 @@ def detect(collector, vendor='kaspersky', query_cli=True):
             'unit_files': unit_files,
             'kernel_modules': kmods,
             'info': {},
-        }
+        })
         claimed_pids.update(p['pid'] for p in procs)
         spec = linux.get('info_cli')
         if query_cli and spec and state == 'installed':

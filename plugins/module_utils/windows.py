@@ -416,14 +416,7 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
         drivers = [s['name'] for s in svcs if s['driver']]
         if shared_owner is not None and pid == shared_owner['id']:
             drivers.extend(s['name'] for s in vendor_drivers)
-        entry = {
-            'id': pid,
-            'name': product['name'],
-            'vendor': product['vendor'],
-            'kind': product['kind'],
-            'state': state,
-            'removable': catalog.removable(product),
-            'removal_order': product.get('removal_order'),
+        entry = dict(catalog.entry_header(product, state), **{
             'version': primary.get('display_version'),
             'packages': packages,
             'services': [s for s in svcs if not s['driver']],
@@ -440,7 +433,7 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
                 'uninstall_method': (win.get('uninstall') or {}).get('method'),
                 'password_option': (win.get('uninstall') or {}).get('password_option'),
             },
-        }
+        })
         if state == 'residue':
             for svc in svcs:
                 leftovers.append(_service_leftover(svc, pid))

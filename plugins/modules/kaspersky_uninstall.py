@@ -237,7 +237,7 @@ ARGUMENT_SPEC = dict(
         check=dict(type='list', elements='str'),
         timeout=dict(type='int', default=60),
     )),
-    agent_password_encoding=dict(type='str', default='utf16le_hex', choices=['utf16le_hex', 'ascii_hex']),
+    agent_password_encoding=dict(type='str', default='utf16le_hex', choices=['utf16le_hex', 'ascii_hex'], no_log=False),
     log_dir=dict(type='str', default='C:\\Windows\\Temp'),
     allow_encrypted=dict(type='bool', default=False),
 )
