@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 HOSTS ?= 9
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 PODMAN_ENV := source lab/podman-env.sh
-SCENARIOS ?= $(sort $(notdir $(wildcard molecule/*)))
+SCENARIOS ?= $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
