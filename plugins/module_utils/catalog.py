@@ -657,6 +657,17 @@ def removable(product):
     return product.get('removal_order') is not None
 
 
+def verdict(entries, leftovers):
+    """(installed ids, residue ids, verdict) of a host from its product entries and leftovers."""
+    installed = [e['id'] for e in entries if e['state'] == 'installed']
+    residue = [e['id'] for e in entries if e['state'] == 'residue']
+    if installed:
+        return installed, residue, 'installed'
+    if residue or leftovers:
+        return installed, residue, 'residue'
+    return installed, residue, 'clean'
+
+
 def entry_header(product, state):
     """The keys every detected product entry starts with, on every platform."""
     return {

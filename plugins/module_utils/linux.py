@@ -480,14 +480,7 @@ def detect(collector, vendor='kaspersky', query_cli=True):
         repo['product'] = None
         leftovers.append(repo)
 
-    installed = [p['id'] for p in result_products if p['state'] == 'installed']
-    residue = [p['id'] for p in result_products if p['state'] == 'residue']
-    if installed:
-        verdict = 'installed'
-    elif leftovers:
-        verdict = 'residue'
-    else:
-        verdict = 'clean'
+    installed, residue, verdict = catalog.verdict(result_products, leftovers)
     loaded_kernel_modules = sorted({m['name'] for m in leftovers if m['type'] == 'kernel_module'} | product_mods)
     vendor_paths = [p for p in vendor_data.get('linux_common_paths', ()) if collector.exists(p)]
     return {

@@ -502,14 +502,7 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
                                   'name': msi.get('product_name'), 'product': None})
 
     result_products.sort(key=lambda p: (p['removal_order'] if p['removal_order'] is not None else 999, p['id']))
-    installed = [p['id'] for p in result_products if p['state'] == 'installed']
-    residue = [p['id'] for p in result_products if p['state'] == 'residue']
-    if installed:
-        verdict = 'installed'
-    elif residue or leftovers:
-        verdict = 'residue'
-    else:
-        verdict = 'clean'
+    installed, residue, verdict = catalog.verdict(result_products, leftovers)
 
     defender = windows_defender.normalize(raw.get('defender'), raw.get('os'))
     return {
