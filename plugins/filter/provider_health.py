@@ -36,6 +36,7 @@ Filters (all in the phaseout.antivirus namespace):
     generic_health(probes, expect)     any vendor package
     mdatp_health_fields(stdout)        parse `mdatp health` output
     installed_packages(result)         parse a dpkg-query / rpm -q probe
+    systemd_units(result)              parse a systemctl show probe
     eicar_test_string(_)               the 68-byte EICAR test file content
 
 A registered command result that was skipped (check mode, or the test was
@@ -117,6 +118,28 @@ def installed_packages(result):
     return packages
 
 
+def systemd_units(result):
+    """{unit: {load, active, sub, enabled, main_pid}} from a systemctl show probe.
+
+    The probe is the registered result of
+    ``systemctl show --property=Id,LoadState,ActiveState,SubState,UnitFileState,MainPID UNIT...``:
+    one block of ``Key=Value`` lines per unit, blocks separated by an empty line.
+    A unit systemd does not know has ``load: not-found``.
+    """
+    units = {}
+    for block in _text(result).split('\n\n'):
+        props = dict(line.split('=', 1) for line in block.splitlines() if '=' in line)
+        if props.get('Id'):
+            units[props['Id']] = {
+                'load': props.get('LoadState', ''),
+                'active': props.get('ActiveState', ''),
+                'sub': props.get('SubState', ''),
+                'enabled': props.get('UnitFileState', ''),
+                'main_pid': int(props['MainPID']) if props.get('MainPID', '').isdigit() else 0,
+            }
+    return units
+
+
 def _package_installed(packages, names):
     """packages: a package probe result, or ansible_facts.packages."""
     if isinstance(packages, dict) and ('rc' in packages or packages.get('skipped')):
@@ -126,6 +149,10 @@ def _package_installed(packages, names):
 
 
 def _service_state(services, name):
+    """'running' etc. from a systemctl show probe, or from ansible_facts.services."""
+    if isinstance(services, dict) and ('rc' in services or services.get('skipped')):
+        unit = systemd_units(services).get(name) or {}
+        return 'running' if (unit.get('active'), unit.get('sub')) == ('active', 'running') else unit.get('active')
     service = (services or {}).get(name) or {}
     return service.get('state')
 
@@ -134,14 +161,28 @@ def _hours_since(epoch, now):
     return round(max(0.0, now - float(epoch)) / 3600.0, 1)
 
 
+def _stat_ran(result):
+    """True when a registered stat result exists and actually ran."""
+    return isinstance(result, dict) and not result.get('skipped') and 'stat' in result
+
+
 def _gone(stat_result):
     """True when a registered stat result shows the file no longer exists."""
-    return (isinstance(stat_result, dict) and not stat_result.get('skipped')
-            and 'stat' in stat_result and not stat_result['stat'].get('exists', True))
+    return _stat_ran(stat_result) and not stat_result['stat'].get('exists', True)
 
 
-def _finish(provider, facts, expect, issues):
+def _finish(provider, expect, issues, *, installed, running, realtime, signatures_present,
+            signature_age_hours, eicar_detected, eicar_blocked):
     """Apply the common contract rules and return the health dict."""
+    facts = {
+        'installed': installed,
+        'running': running,
+        'realtime': realtime,
+        'signatures_present': signatures_present,
+        'signature_age_hours': signature_age_hours,
+        'eicar_detected': eicar_detected,
+        'eicar_blocked': eicar_blocked,
+    }
     expect = _expect(expect)
     issues = list(issues)
     if not facts['installed']:
@@ -177,7 +218,8 @@ def clamav_health(probes, expect=None):
     """Decide ClamAV's health from raw probes.
 
     probes keys: packages (a dpkg-query probe result, or
-    ansible_facts.packages), services (ansible_facts), package_names,
+    ansible_facts.packages), services (a systemctl show probe result, or
+    ansible_facts.services), package_names,
     daemon_service, onaccess_service, fanotify (grep of clamonacc's
     /proc/PID/fdinfo), database_files (find module ``files``), version
     (``clamdscan --version``), scan (``clamdscan`` of the EICAR file),
@@ -225,16 +267,9 @@ def clamav_health(probes, expect=None):
     if _ran(access):
         eicar_blocked = access['rc'] != 0 and 'Operation not permitted' in _text(access, 'stderr')
 
-    facts = {
-        'installed': installed,
-        'running': running,
-        'realtime': realtime,
-        'signatures_present': signatures_present,
-        'signature_age_hours': age,
-        'eicar_detected': eicar_detected,
-        'eicar_blocked': eicar_blocked,
-    }
-    return _finish('clamav', facts, expect, issues)
+    return _finish('clamav', expect, issues, installed=installed, running=running, realtime=realtime,
+                   signatures_present=signatures_present, signature_age_hours=age,
+                   eicar_detected=eicar_detected, eicar_blocked=eicar_blocked)
 
 
 def _mdatp_value(raw):
@@ -333,19 +368,12 @@ def mdatp_health(probes, expect=None):
 
     onaccess = probes.get('onaccess')
     eicar_blocked = None
-    if isinstance(onaccess, dict) and not onaccess.get('skipped') and 'stat' in onaccess:
+    if _stat_ran(onaccess):
         eicar_blocked = _gone(onaccess)
 
-    facts = {
-        'installed': installed,
-        'running': running,
-        'realtime': realtime,
-        'signatures_present': bool(signatures_present),
-        'signature_age_hours': age,
-        'eicar_detected': eicar_detected,
-        'eicar_blocked': eicar_blocked,
-    }
-    return _finish('mdatp', facts, expect, issues)
+    return _finish('mdatp', expect, issues, installed=installed, running=running, realtime=realtime,
+                   signatures_present=bool(signatures_present), signature_age_hours=age,
+                   eicar_detected=eicar_detected, eicar_blocked=eicar_blocked)
 
 
 def generic_health(probes, expect=None):
@@ -401,23 +429,16 @@ def generic_health(probes, expect=None):
     onaccess = probes.get('onaccess')
     access = probes.get('access')
     eicar_blocked = None
-    if isinstance(onaccess, dict) and not onaccess.get('skipped') and 'stat' in onaccess:
+    if _stat_ran(onaccess):
         # Removed by the vendor, or still there but its reading refused.
         eicar_blocked = _gone(onaccess) or (_ran(access) and access['rc'] != 0)
     if realtime is None:
         # The vendor cannot tell: the on-access test is the evidence.
         realtime = bool(eicar_blocked)
 
-    facts = {
-        'installed': installed,
-        'running': running,
-        'realtime': realtime,
-        'signatures_present': signatures_present,
-        'signature_age_hours': age,
-        'eicar_detected': eicar_detected,
-        'eicar_blocked': eicar_blocked,
-    }
-    return _finish(provider, facts, expect, issues)
+    return _finish(provider, expect, issues, installed=installed, running=running, realtime=realtime,
+                   signatures_present=signatures_present, signature_age_hours=age,
+                   eicar_detected=eicar_detected, eicar_blocked=eicar_blocked)
 
 
 class FilterModule:
@@ -431,4 +452,5 @@ class FilterModule:
             'generic_health': generic_health,
             'eicar_test_string': eicar_test_string,
             'installed_packages': installed_packages,
+            'systemd_units': systemd_units,
         }

@@ -41,7 +41,7 @@ def test_eicar_string_is_the_standard_68_byte_file():
 def test_filters_are_registered():
     names = set(ph.FilterModule().filters())
     assert names == {'clamav_health', 'mdatp_health', 'mdatp_health_fields', 'generic_health', 'eicar_test_string',
-                     'installed_packages'}
+                     'installed_packages', 'systemd_units'}
 
 
 # --- ClamAV ------------------------------------------------------------------
@@ -80,8 +80,9 @@ def services(**states):
             for name, state in states.items()}
 
 
-CLAMAV_RUNNING = services(**{'clamav-daemon.service': 'running', 'clamav-clamonacc.service': 'running',
-                             'clamav-freshclam.service': 'stopped'})
+# systemctl show over the ClamAV units, as the role probes them.
+CLAMAV_RUNNING = ran(0, fixture('systemctl-show-clamav-active.txt'))
+CLAMAV_STAGED = ran(0, fixture('systemctl-show-clamav-staged.txt'))
 FDINFO = fixture('clamonacc-fdinfo.txt')
 SCAN_FOUND = ran(1, fixture('clamdscan-found.txt'))
 CAT_BLOCKED = ran(1, '', 'cat: /srv/watch/tmp.x1/eicar.com: Operation not permitted')
@@ -123,8 +124,7 @@ def test_clamav_age_from_daily_database_date():
 
 
 def test_clamav_staged_is_healthy_without_realtime():
-    staged = services(**{'clamav-daemon.service': 'running', 'clamav-clamonacc.service': 'inactive'})
-    health = ph.clamav_health(clamav_probes(services=staged, fanotify=SKIPPED, access=SKIPPED),
+    health = ph.clamav_health(clamav_probes(services=CLAMAV_STAGED, fanotify=SKIPPED, access=SKIPPED),
                               {'realtime': False})
     assert health['healthy'] is True
     assert health['realtime'] is False
@@ -132,8 +132,7 @@ def test_clamav_staged_is_healthy_without_realtime():
 
 
 def test_clamav_staged_fails_the_enforcing_contract():
-    staged = services(**{'clamav-daemon.service': 'running', 'clamav-clamonacc.service': 'inactive'})
-    health = ph.clamav_health(clamav_probes(services=staged, fanotify=SKIPPED, access=SKIPPED))
+    health = ph.clamav_health(clamav_probes(services=CLAMAV_STAGED, fanotify=SKIPPED, access=SKIPPED))
     assert health['healthy'] is False
     assert health['issues'] == ['real-time protection is off', 'the on-access EICAR test was not run']
 
@@ -169,6 +168,27 @@ def test_clamav_nothing_installed_in_check_mode():
     assert health['signatures_present'] is False and health['signature_age_hours'] is None
     assert health['issues'] == ['clamav is not installed', 'real-time protection is off',
                                 'no signature database is present']
+
+
+def test_clamav_onaccess_unit_failed():
+    failed = ran(0, fixture('systemctl-show-clamonacc-failed.txt'))
+    health = ph.clamav_health(clamav_probes(services=failed, fanotify=SKIPPED, access=SKIPPED))
+    assert health['running'] is True and health['realtime'] is False
+    assert 'real-time protection is off' in health['issues']
+
+
+def test_clamav_service_facts_are_accepted_too():
+    facts = services(**{'clamav-daemon.service': 'running', 'clamav-clamonacc.service': 'running'})
+    assert ph.clamav_health(clamav_probes(services=facts))['healthy'] is True
+
+
+def test_systemd_units_from_systemctl_show():
+    units = ph.systemd_units(CLAMAV_STAGED)
+    assert units['clamav-daemon.service'] == {'load': 'loaded', 'active': 'active', 'sub': 'running',
+                                              'enabled': 'enabled', 'main_pid': 3919}
+    assert units['clamav-clamonacc.service']['active'] == 'inactive'
+    assert units['nosuch.service']['load'] == 'not-found'
+    assert ph.systemd_units(SKIPPED) == {}
 
 
 def test_clamav_daemon_stopped():
