@@ -15,14 +15,11 @@ from __future__ import annotations
 import contextlib
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.phaseout.antivirus.plugins.action.kaspersky_info import collect, is_windows
 from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
 from ansible_collections.phaseout.antivirus.plugins.module_utils import windows
 from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_uninstall as wu
-
-MODULE = 'phaseout.antivirus.kaspersky_uninstall'
+from ansible_collections.phaseout.antivirus.plugins.plugin_utils.dispatch import LinuxOrWindowsAction, collect
 
 ARGUMENT_SPEC = {
     'vendor': {'type': 'str', 'default': 'kaspersky', 'choices': sorted(catalog.VENDORS)},
@@ -51,31 +48,20 @@ ARGUMENT_SPEC = {
 WINDOWS_ONLY = frozenset(('agent_password_encoding', 'log_dir'))
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(LinuxOrWindowsAction):
+    MODULE = 'phaseout.antivirus.kaspersky_uninstall'
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    WINDOWS_ONLY = WINDOWS_ONLY
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
-    _supports_check_mode = True
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        task_vars = task_vars or {}
+    def run_windows(self, result, args, task_vars):
+        secrets = [s for s in (args.get('kes_password'), args.get('agent_password')) if s]
         try:
-            if not is_windows(self._connection):
-                module_args = {k: v for k, v in self._task.args.items() if k not in WINDOWS_ONLY}
-                result.update(self._execute_module(module_name=MODULE, module_args=module_args,
-                                                   task_vars=task_vars))
-                return result
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-            secrets = [s for s in (args.get('kes_password'), args.get('agent_password')) if s]
-            try:
-                result.update(self._run_windows(args, task_vars, secrets))
-            except AnsibleActionFail as exc:
-                raise AnsibleActionFail(wu.scrub(exc.message, secrets),
-                                        result=wu.scrub(exc.result, secrets)) from None
-            return wu.scrub(result, secrets)
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+            result.update(self._run_windows(args, task_vars, secrets))
+        except AnsibleActionFail as exc:
+            raise AnsibleActionFail(wu.scrub(exc.message, secrets),
+                                    result=wu.scrub(exc.result, secrets)) from None
+        return wu.scrub(result, secrets)
 
     # ------------------------------------------------------------------ remote calls
 
