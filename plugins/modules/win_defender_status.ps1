@@ -4,6 +4,7 @@
 # Copyright: (c) 2026, phaseout maintainers
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.phaseout.antivirus.plugins.module_utils.PhaseoutDefender
 
 # Read Microsoft Defender's state and, optionally, run the EICAR test. Returns raw facts only;
 # the health decision is made on the controller (phaseout.antivirus.defender_health filter).
@@ -22,33 +23,6 @@ $params = $module.Params
 Add-Type -AssemblyName System.ServiceProcess
 $module.Result.changed = $false
 
-Function Get-PhaseoutRegistryValue {
-    param([String]$Path, [String]$Name)
-    $item = Get-Item -LiteralPath $Path -ErrorAction SilentlyContinue
-    if ($null -eq $item) {
-        return $null
-    }
-    try {
-        return $item.GetValue($Name, $null)
-    }
-    finally {
-        $item.Dispose()
-    }
-}
-
-Function ConvertTo-PhaseoutUtcString {
-    param([Object]$Value)
-    if ($null -eq $Value) {
-        return $null
-    }
-    try {
-        return ([DateTime]$Value).ToUniversalTime().ToString('o')
-    }
-    catch {
-        return [String]$Value
-    }
-}
-
 Function Get-PhaseoutHResult {
     param([System.Management.Automation.ErrorRecord]$Record)
     $exception = $Record.Exception
@@ -59,99 +33,13 @@ Function Get-PhaseoutHResult {
 }
 
 try {
-    $os = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
-    $module.Result.os = @{
-        product_type = [int]$os.ProductType
-        caption = [String]$os.Caption
-        version = [String]$os.Version
-        build = [String]$os.BuildNumber
-        architecture = [String]$os.OSArchitecture
-    }
+    $module.Result.os = Get-PhaseoutOperatingSystem
 
-    $defender = @{
-        status = $null
-        status_error = $null
-        feature = $null
-        services = [System.Collections.Generic.List[Object]]@()
-        policies = [System.Collections.Generic.List[Object]]@()
-        passive_mode = @{}
-        mde = @{}
-    }
-    try {
-        $mp = Get-MpComputerStatus -ErrorAction Stop
-        $defender.status = @{
-            AMRunningMode = $mp.AMRunningMode
-            AMServiceEnabled = $mp.AMServiceEnabled
-            AntivirusEnabled = $mp.AntivirusEnabled
-            AntispywareEnabled = $mp.AntispywareEnabled
-            RealTimeProtectionEnabled = $mp.RealTimeProtectionEnabled
-            BehaviorMonitorEnabled = $mp.BehaviorMonitorEnabled
-            OnAccessProtectionEnabled = $mp.OnAccessProtectionEnabled
-            IoavProtectionEnabled = $mp.IoavProtectionEnabled
-            AntivirusSignatureVersion = $mp.AntivirusSignatureVersion
-            AntivirusSignatureLastUpdated = ConvertTo-PhaseoutUtcString -Value $mp.AntivirusSignatureLastUpdated
-            AntivirusSignatureAge = $mp.AntivirusSignatureAge
-            DefenderSignaturesOutOfDate = $mp.DefenderSignaturesOutOfDate
-            AMProductVersion = $mp.AMProductVersion
-            AMEngineVersion = $mp.AMEngineVersion
-            IsTamperProtected = $mp.IsTamperProtected
-        }
-    }
-    catch {
-        $defender.status_error = $_.Exception.Message
-    }
-    if ($module.Result.os.product_type -ne 1) {
-        try {
-            $feature = Get-WindowsFeature -Name 'Windows-Defender' -ErrorAction Stop
-            if ($null -ne $feature) {
-                $defender.feature = @{
-                    name = 'Windows-Defender'
-                    installed = [bool]$feature.Installed
-                    install_state = [String]$feature.InstallState
-                }
-            }
-        }
-        catch {
-            $defender.feature_error = $_.Exception.Message
-        }
-    }
     $scm = @{}
     foreach ($controller in @([System.ServiceProcess.ServiceController]::GetServices())) {
         $scm[$controller.ServiceName] = $controller.Status.ToString()
     }
-    foreach ($serviceName in @('WinDefend', 'WdNisSvc', 'Sense', 'SecurityHealthService', 'wscsvc')) {
-        $regKey = "HKLM:\SYSTEM\CurrentControlSet\Services\$serviceName"
-        if (Test-Path -LiteralPath $regKey) {
-            $state = $null
-            if ($scm.ContainsKey($serviceName)) {
-                $state = $scm[$serviceName]
-            }
-            $defender.services.Add(@{
-                    name = $serviceName
-                    state = $state
-                    start = Get-PhaseoutRegistryValue -Path $regKey -Name 'Start'
-                })
-        }
-    }
-    foreach ($policyKey in @(
-            'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender',
-            'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Real-Time Protection'
-        )) {
-        $item = Get-Item -LiteralPath $policyKey -ErrorAction SilentlyContinue
-        if ($null -ne $item) {
-            foreach ($valueName in $item.GetValueNames()) {
-                if ($valueName) {
-                    $defender.policies.Add(@{ key = $policyKey; name = $valueName; value = $item.GetValue($valueName, $null) })
-                }
-            }
-        }
-    }
-    $atpPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-    $defender.passive_mode.ForceDefenderPassiveMode = Get-PhaseoutRegistryValue -Path $atpPolicy -Name 'ForceDefenderPassiveMode'
-    $atpStatus = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
-    $defender.mde.onboarding_state = Get-PhaseoutRegistryValue -Path $atpStatus -Name 'OnboardingState'
-    $defender.mde.org_id = Get-PhaseoutRegistryValue -Path $atpStatus -Name 'OrgId'
-    $module.Result.defender = $defender
+    $module.Result.defender = Get-PhaseoutDefenderState -ProductType $module.Result.os.product_type -ServiceState $scm
     $module.Result.collected_at = [DateTime]::UtcNow.ToString('o')
 }
 catch {

@@ -4,6 +4,7 @@
 # Copyright: (c) 2026, phaseout maintainers
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.phaseout.antivirus.plugins.module_utils.PhaseoutDefender
 
 # Read-only collector behind phaseout.antivirus.kaspersky_info on Windows. It is told what to
 # look for (patterns built on the controller from the catalog) and returns raw data; every
@@ -33,20 +34,6 @@ $module.Result.changed = $false
 $module.Result.collector_version = 1
 $module.Result.collected_at = [DateTime]::UtcNow.ToString('o')
 
-Function Get-PhaseoutRegistryValue {
-    param([String]$Path, [String]$Name)
-    $item = Get-Item -LiteralPath $Path -ErrorAction SilentlyContinue
-    if ($null -eq $item) {
-        return $null
-    }
-    try {
-        return $item.GetValue($Name, $null)
-    }
-    finally {
-        $item.Dispose()
-    }
-}
-
 Function Test-PhaseoutMatch {
     param([String]$Text, [String]$Pattern)
     if (-not $Pattern -or -not $Text) {
@@ -55,29 +42,9 @@ Function Test-PhaseoutMatch {
     return [bool]($Text -match $Pattern)
 }
 
-Function ConvertTo-PhaseoutUtcString {
-    param([Object]$Value)
-    if ($null -eq $Value) {
-        return $null
-    }
-    try {
-        return ([DateTime]$Value).ToUniversalTime().ToString('o')
-    }
-    catch {
-        return [String]$Value
-    }
-}
-
 try {
     # --- operating system
-    $os = Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop
-    $module.Result.os = @{
-        product_type = [int]$os.ProductType
-        caption = [String]$os.Caption
-        version = [String]$os.Version
-        build = [String]$os.BuildNumber
-        architecture = [String]$os.OSArchitecture
-    }
+    $module.Result.os = Get-PhaseoutOperatingSystem
 
     # --- Uninstall entries, both registry views (one view on a 32-bit OS)
     $views = @([Microsoft.Win32.RegistryView]::Default)
@@ -289,87 +256,8 @@ try {
     }
     $module.Result.security_center = $securityCenter
 
-    # --- Microsoft Defender
-    $defender = @{
-        status = $null
-        status_error = $null
-        feature = $null
-        services = [System.Collections.Generic.List[Object]]@()
-        policies = [System.Collections.Generic.List[Object]]@()
-        passive_mode = @{}
-        mde = @{}
-    }
-    try {
-        $mp = Get-MpComputerStatus -ErrorAction Stop
-        $defender.status = @{
-            AMRunningMode = $mp.AMRunningMode
-            AMServiceEnabled = $mp.AMServiceEnabled
-            AntivirusEnabled = $mp.AntivirusEnabled
-            AntispywareEnabled = $mp.AntispywareEnabled
-            RealTimeProtectionEnabled = $mp.RealTimeProtectionEnabled
-            BehaviorMonitorEnabled = $mp.BehaviorMonitorEnabled
-            OnAccessProtectionEnabled = $mp.OnAccessProtectionEnabled
-            IoavProtectionEnabled = $mp.IoavProtectionEnabled
-            AntivirusSignatureVersion = $mp.AntivirusSignatureVersion
-            AntivirusSignatureLastUpdated = ConvertTo-PhaseoutUtcString -Value $mp.AntivirusSignatureLastUpdated
-            AntivirusSignatureAge = $mp.AntivirusSignatureAge
-            DefenderSignaturesOutOfDate = $mp.DefenderSignaturesOutOfDate
-            AMProductVersion = $mp.AMProductVersion
-            AMEngineVersion = $mp.AMEngineVersion
-            IsTamperProtected = $mp.IsTamperProtected
-        }
-    }
-    catch {
-        $defender.status_error = $_.Exception.Message
-    }
-    if ($module.Result.os.product_type -ne 1) {
-        try {
-            $feature = Get-WindowsFeature -Name 'Windows-Defender' -ErrorAction Stop
-            if ($null -ne $feature) {
-                $defender.feature = @{
-                    name = 'Windows-Defender'
-                    installed = [bool]$feature.Installed
-                    install_state = [String]$feature.InstallState
-                }
-            }
-        }
-        catch {
-            $defender.feature_error = $_.Exception.Message
-        }
-    }
-    foreach ($serviceName in @('WinDefend', 'WdNisSvc', 'Sense', 'SecurityHealthService', 'wscsvc')) {
-        $regKey = "HKLM:\SYSTEM\CurrentControlSet\Services\$serviceName"
-        if (Test-Path -LiteralPath $regKey) {
-            $state = $null
-            if ($scm.ContainsKey($serviceName)) {
-                $state = $scm[$serviceName]
-            }
-            $defender.services.Add(@{
-                    name = $serviceName
-                    state = $state
-                    start = Get-PhaseoutRegistryValue -Path $regKey -Name 'Start'
-                })
-        }
-    }
-    foreach ($policyKey in @(
-            'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender',
-            'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Real-Time Protection'
-        )) {
-        $item = Get-Item -LiteralPath $policyKey -ErrorAction SilentlyContinue
-        if ($null -ne $item) {
-            foreach ($valueName in $item.GetValueNames()) {
-                if ($valueName) {
-                    $defender.policies.Add(@{ key = $policyKey; name = $valueName; value = $item.GetValue($valueName, $null) })
-                }
-            }
-        }
-    }
-    $atpPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-    $defender.passive_mode.ForceDefenderPassiveMode = Get-PhaseoutRegistryValue -Path $atpPolicy -Name 'ForceDefenderPassiveMode'
-    $atpStatus = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
-    $defender.mde.onboarding_state = Get-PhaseoutRegistryValue -Path $atpStatus -Name 'OnboardingState'
-    $defender.mde.org_id = Get-PhaseoutRegistryValue -Path $atpStatus -Name 'OrgId'
-    $module.Result.defender = $defender
+    # --- Microsoft Defender (shared with win_defender_status: module_utils/PhaseoutDefender.psm1)
+    $module.Result.defender = Get-PhaseoutDefenderState -ProductType $module.Result.os.product_type -ServiceState $scm
 
     # --- pending reboot
     $sessionManager = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'

@@ -70,12 +70,14 @@ for name in sys.argv[2:]:
     built = module_common.modify_module(module_name='phaseout.antivirus.' + name, module_path=path, module_args={},
                                         templar=Templar(loader=DataLoader()), task_vars={}, environment={})
     assert built.module_style == 'new' and len(built.b_module_data) > 10000, name
-    print(name, len(built.b_module_data))
+    util = b'ansible_collections.phaseout.antivirus.plugins.module_utils.PhaseoutDefender.psm1'
+    print(name, len(built.b_module_data), util in built.b_module_data)
 """
 
 
 def test_powershell_payloads_build():
-    """Ansible can wrap each module for WinRM (its #AnsibleRequires utilities resolve).
+    """Ansible can wrap each module for WinRM (its #AnsibleRequires utilities resolve, and the shared
+    PowerShell util PhaseoutDefender.psm1 travels with the two modules that load it).
 
     Runs in a subprocess: the plugin loader installs a global collection finder."""
     modules = ['win_kaspersky_collect', 'win_kaspersky_residue', 'win_defender_status']
@@ -84,3 +86,6 @@ def test_powershell_payloads_build():
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert [line.split()[0] for line in run.stdout.splitlines()] == modules
+    embeds_util = {line.split()[0]: line.split()[2] == 'True' for line in run.stdout.splitlines()}
+    assert embeds_util == {'win_kaspersky_collect': True, 'win_kaspersky_residue': False,
+                           'win_defender_status': True}
