@@ -2,7 +2,8 @@
 # Benchmark of the replace phase (issue 3): start a lab of N hosts running
 # Kaspersky, run the replace phase with a provider, and print the per-host
 # unprotected window (median, max) and the phase time. Prints figures only.
-#   scripts/bench-replace.sh [N] [PROVIDER]      (default: 10 clamav)
+#   scripts/bench-replace.sh [N] [PROVIDER]      (default: 10 clamav; or mdatp, the lab's
+#   test double of Defender for Endpoint, served by lab/mdatp-repo.yml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-10}
@@ -18,14 +19,15 @@ trap cleanup EXIT
 
 lab/lab.sh up --hosts "$hosts" --prefix "$prefix" --port-base 2501 --inventory "$inventory" \
   --states kesl12_agent,kesl12_gui,kesl11,kav4fs,stopped >/dev/null
-extra=()
-if [ "$provider" = mdatp ] && [ -f bench/mdatp-lab-vars.yml ]; then
-  extra=(-e @bench/mdatp-lab-vars.yml)
+if [ "$provider" = mdatp ]; then
+  # the mdatp TEST DOUBLE, from a signed local repository in each host
+  "$bin/ansible-playbook" -i "$inventory" lab/mdatp-repo.yml >"$artifacts/repo.log" 2>&1 \
+    || { tail -30 "$artifacts/repo.log"; exit 1; }
 fi
 
 start=$(date +%s.%N)
 "$bin/ansible-playbook" -i "$inventory" -e @inventories/lab/group_vars/all.yml playbooks/replace.yml \
-  -e "phaseout_artifacts_dir=$artifacts" -e "phaseout_provider=$provider" "${extra[@]}" >"$artifacts/run.log" 2>&1 \
+  -e "phaseout_artifacts_dir=$artifacts" -e "phaseout_provider=$provider" >"$artifacts/run.log" 2>&1 \
   || { tail -30 "$artifacts/run.log"; exit 1; }
 end=$(date +%s.%N)
 
