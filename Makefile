@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean
 
 help:
-	@echo "make demo   - build the lab fleet and run discover -> replace -> verify on it, with the fleet reports"
+	@echo "make demo   - build the lab fleet and run discover -> contain -> replace -> verify on it, with the fleet reports"
 	@echo "make test   - unit tests, lint, module docs and every Molecule scenario"
 	@echo "make lab-up HOSTS=N / make lab-down / make bench"
 

@@ -202,7 +202,7 @@ provision_steps() { # NAME CONTAINER PORT STATE
         --label "$LABEL=true" --label "$LABEL.prefix=$PHASEOUT_LAB_PREFIX" \
         --label "$LABEL.host=$name" --label "$LABEL.state=$state" --label "$LABEL.port=$port" \
         --label "$LABEL.inventory=$PHASEOUT_LAB_INVENTORY" \
-        --systemd=always --cap-add SYS_ADMIN \
+        --systemd=always --cap-add SYS_ADMIN --cap-add NET_ADMIN \
         --publish "127.0.0.1:$port:22" \
         "$PHASEOUT_LAB_IMAGE" /lib/systemd/systemd || return 1
     podman cp "$STATE_DIR/authorized_keys" "$container:/root/.ssh/authorized_keys" || return 1

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-ARTIFACTS = ('phaseout_discover', 'phaseout_preflight', 'phaseout_replace', 'phaseout_verify')
+ARTIFACTS = ('phaseout_discover', 'phaseout_contain', 'phaseout_preflight', 'phaseout_replace', 'phaseout_verify')
 
 
 class _Loader(yaml.SafeLoader):
@@ -165,7 +165,7 @@ def test_wave_1_and_the_vital_wave_are_behind_an_approval(nodes):
             continue
         reachable.add(current)
         todo.extend(_children(nodes[current]))
-    assert {'pilot-preflight', 'pilot-replace', 'pilot-verify'} <= reachable
+    assert {'pilot-contain', 'pilot-preflight', 'pilot-replace', 'pilot-verify'} <= reachable
     assert not any(i.startswith(('wave_1-', 'vital-')) for i in reachable)
 
 
@@ -209,6 +209,20 @@ def test_the_workflow_artifacts_are_what_the_roles_hand_to_set_stats():
         docs = handle.read()
     for artifact in ARTIFACTS:
         assert artifact in docs
+
+
+def test_each_wave_is_contained_before_its_preflight(nodes, templates):
+    assert templates['phaseout contain']['playbook'] == 'playbooks/contain.yml'
+    assert _survey_vars(templates['phaseout contain']) == {'phaseout_targets'}
+    for wave in ('pilot', 'wave_1', 'vital'):
+        contain = nodes['%s-contain' % wave]
+        assert contain['unified_job_template']['name'] == 'phaseout contain'
+        assert contain['extra_data']['phaseout_targets'] == '{{ awx_phaseout_wave_targets.%s }}' % wave
+        assert _children(contain) == ['%s-preflight' % wave], 'contain runs right before the wave is checked'
+        parents = [i for i, n in nodes.items() if '%s-contain' % wave in _children(n)]
+        expected = 'discover' if wave == 'pilot' else 'approve-%s' % wave
+        assert parents == [expected], '%s-contain must follow %s, not %s' % (wave, expected, parents)
+    assert _children(nodes['discover']) == ['pilot-contain']
 
 
 # --- schedule, credentials, safety ------------------------------------------------------------------------

@@ -74,3 +74,29 @@ def test_report_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'discover: 3 host(s)' in out and 'unreachable=1' in out and 'needs attention:   a b' in out
     assert cli.main(['--artifacts', str(tmp_path / 'empty'), 'report']) == 1
+
+
+def test_contain_arguments_and_release(tmp_path):
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text('all: {}\n')
+    args = cli.parse_args(['-i', str(inventory), '--artifacts', str(tmp_path / 'a'), 'contain', '--wave',
+                           'wave_pilot', '--check', '--diff'])
+    kwargs = cli.run_kwargs(args, str(tmp_path / 'private'))
+    assert kwargs['playbook'] == os.path.join(ROOT, 'playbooks', 'contain.yml')
+    assert os.path.exists(kwargs['playbook'])
+    assert kwargs['extravars'] == {'phaseout_artifacts_dir': str(tmp_path / 'a'), 'phaseout_targets': 'wave_pilot'}
+    assert kwargs['cmdline'] == '--check --diff'
+    released = cli.run_kwargs(cli.parse_args(['-i', str(inventory), 'contain', '--release']), str(tmp_path))
+    assert released['extravars']['contain_state'] == 'absent'
+    with pytest.raises(SystemExit):
+        cli.parse_args(['replace', '--release'])  # only contain can be released
+
+
+def test_report_lists_the_contain_phase(tmp_path, capsys):
+    (tmp_path / 'contain').mkdir()
+    (tmp_path / 'contain' / 'summary.json').write_text(json.dumps({'summary': {
+        'hosts': 2, 'timestamp': 'T', 'check_mode': True, 'status': {'ok': 2}, 'outcome': {'planned': 2},
+        'verdict': {'planned': 2}}, 'hosts': []}))
+    assert cli.main(['--artifacts', str(tmp_path), 'report']) == 0
+    out = capsys.readouterr().out
+    assert 'contain: 2 host(s) [dry run]' in out and 'planned=2' in out

@@ -1,0 +1,539 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: (c) 2026, phaseout maintainers
+"""Contain: cut Kaspersky off from KSN, its update servers and its Administration Server.
+
+Pure functions only. ``kaspersky_contain`` (Linux) reads the host, feeds what it
+read to these functions and applies what they return; the Windows tasks of the
+contain role get their firewall rules from ``windows_rules`` through a filter.
+
+What is blocked, from shared/reference/kaspersky.md section 4:
+  * outbound TCP 13000 (agent, TLS), 14000 (agent, legacy), 13111 (KSN proxy),
+    17111 (KSN proxy HTTPS) and UDP 15111 (KSN proxy); inbound UDP 15000 (the
+    server's wake-up of the agent). Optionally only to/from the Administration
+    Server's addresses.
+  * outbound DNS (53) and DNS over TLS (853) to the public resolvers KES falls
+    back to when system DNS cannot resolve Kaspersky's servers.
+  * Kaspersky's update, activation and KSN host names, answered 0.0.0.0 / :: from
+    a marked block in /etc/hosts. A hosts file cannot hold wildcards, so the
+    suffixes (DOMAIN_SUFFIXES) need a DNS or proxy policy as well.
+
+Every rule carries a comment ``phaseout-contain:<purpose>:<hash>`` where the hash
+covers the rule's content: comparing the ordered comments of the live ruleset
+with the wanted ones decides idempotence without depending on how a given
+nft/iptables version prints rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+
+TABLE_FAMILY = 'inet'
+TABLE_NAME = 'phaseout_contain'
+TABLE = '%s %s' % (TABLE_FAMILY, TABLE_NAME)
+NFT_CHAINS = {'out': 'output', 'in': 'input'}
+IPT_CHAINS = {'out': 'PHASEOUT_CONTAIN_OUT', 'in': 'PHASEOUT_CONTAIN_IN'}
+IPT_HOOKS = {'out': 'OUTPUT', 'in': 'INPUT'}
+COMMENT_PREFIX = 'phaseout-contain'
+
+# Reference section 4.1 (sourced ports only).
+DEFAULT_TCP_OUT = [13000, 14000, 13111, 17111]
+DEFAULT_UDP_OUT = [15111]
+DEFAULT_UDP_IN = [15000]
+# Reference section 4.2: KES falls back to these, in this order, when system DNS fails.
+DEFAULT_PUBLIC_RESOLVERS = ['8.8.8.8', '1.1.1.1', '223.6.6.6', '9.9.9.9', '185.228.168.168']
+DNS_PORTS = [53, 853]
+# Reference section 4.2: update, activation, KSN and download hosts.
+DEFAULT_DOMAINS = (
+    ['activation-v2.kaspersky.com', 'downloads.upd.kaspersky.com', 'cm.k.kaspersky-labs.com']
+    + ['s%02d.upd.kaspersky.com' % i for i in range(20)]
+    + ['ds.kaspersky.com', 'dc1-file.ksn.kaspersky-labs.com', 'downloads.kaspersky-labs.com',
+       'dnl-01.geo.kaspersky.com', 'products.s.kaspersky-labs.com', 'touch.kaspersky.com']
+)
+# What a hosts file cannot block (no wildcards): block these at the DNS resolver or proxy.
+DOMAIN_SUFFIXES = ['kaspersky.com', 'kaspersky-labs.com']
+BLACKHOLE_ADDRESSES = ('0.0.0.0', '::')
+
+HOSTS_BEGIN = '# BEGIN phaseout contain: Kaspersky domains blackholed (phaseout.antivirus.kaspersky_contain; do not edit)'
+HOSTS_END = '# END phaseout contain'
+HOSTS_MARK = re.compile(r'^# (BEGIN|END) phaseout contain\b')
+
+PERSIST_DIR = '/etc/phaseout'
+NFT_FILE = PERSIST_DIR + '/contain.nft'
+IPT_FILES = {'ip': PERSIST_DIR + '/contain-v4.rules', 'ip6': PERSIST_DIR + '/contain-v6.rules'}
+UNIT_NAME = 'phaseout-contain.service'
+UNIT_PATH = '/etc/systemd/system/' + UNIT_NAME
+UNIT_WANTED_BY = 'sysinit.target'
+UNIT_LINK = '/etc/systemd/system/%s.wants/%s' % (UNIT_WANTED_BY, UNIT_NAME)
+
+MULTIPORT_MAX = 15
+_HOSTNAME = re.compile(r'^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$')
+
+
+class ContainError(Exception):
+    """Bad input or a host that cannot be contained; the message says what to do."""
+
+
+# --- input ----------------------------------------------------------------------------------
+
+def check_ports(name, ports):
+    out = []
+    for port in ports or []:
+        try:
+            value = int(port)
+        except (TypeError, ValueError):
+            raise ContainError('%s: %r is not a port number' % (name, port))
+        if isinstance(port, bool) or not 1 <= value <= 65535 or str(port).strip() != str(value):
+            raise ContainError('%s: %r is not a port number between 1 and 65535' % (name, port))
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def check_addresses(name, addresses):
+    """IP addresses (or networks) -> {'ip': [...], 'ip6': [...]}, normalized, order kept."""
+    families = {'ip': [], 'ip6': []}
+    for address in addresses or []:
+        try:
+            net = ipaddress.ip_network(str(address).strip(), strict=False)
+        except ValueError:
+            raise ContainError('%s: %r is not an IP address or network' % (name, address))
+        text = str(net.network_address) if net.num_addresses == 1 else str(net)
+        family = 'ip' if net.version == 4 else 'ip6'
+        if text not in families[family]:
+            families[family].append(text)
+    return families
+
+
+def check_domains(domains):
+    out = []
+    for domain in domains or []:
+        name = str(domain).strip().lower().rstrip('.')
+        if name.startswith('*.'):
+            raise ContainError('domains: %r: a hosts file cannot hold wildcards; list host names '
+                               '(block the suffix at the DNS resolver or proxy)' % domain)
+        if not _HOSTNAME.match(name):
+            raise ContainError('domains: %r is not a host name' % domain)
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def split_servers(servers):
+    """Administration Server entries -> (IP addresses, host names to resolve)."""
+    addresses, names = [], []
+    for server in servers or []:
+        text = str(server).strip()
+        if not text:
+            continue
+        # klnagchk may print "host:port"; an IPv6 literal has several colons
+        if text.count(':') == 1:
+            text = text.split(':', 1)[0]
+        text = text.strip('[]')
+        try:
+            ipaddress.ip_address(text)
+            addresses.append(text)
+        except ValueError:
+            if not _HOSTNAME.match(text.lower()) and not re.match(r'^[a-z0-9-]{1,63}$', text.lower()):
+                raise ContainError('admin_servers: %r is neither an IP address nor a host name' % server)
+            names.append(text.lower())
+    return addresses, names
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+def _rule(purpose, direction, proto, ports, family=None, addresses=None, description=''):
+    rule = {'purpose': purpose, 'direction': direction, 'proto': proto, 'ports': list(ports),
+            'family': family, 'addresses': list(addresses or []), 'description': description}
+    return rule
+
+
+def _sign(rule, action):
+    body = json.dumps([rule['purpose'], rule['direction'], rule['proto'], rule['ports'], rule['family'],
+                       rule['addresses'], action], sort_keys=True)
+    rule['action'] = action
+    rule['comment'] = '%s:%s:%s' % (COMMENT_PREFIX, rule['purpose'], hashlib.sha256(body.encode()).hexdigest()[:10])
+    return rule
+
+
+def build_rules(tcp_out=None, udp_out=None, udp_in=None, admin_addresses=None, scope='any',
+                block_public_dns=True, public_resolvers=None, action='drop'):
+    """The ordered list of firewall rules (dicts), each signed with its comment.
+
+    ``admin_addresses`` is {'ip': [...], 'ip6': [...]} (check_addresses); with
+    ``scope='admin_server'`` and at least one address, the KSC rules match only
+    those addresses (callers fall back to ``any`` with a warning otherwise).
+    """
+    if action not in ('drop', 'reject'):
+        raise ContainError('action must be drop or reject, got %r' % (action,))
+    if scope not in ('any', 'admin_server'):
+        raise ContainError('ports_scope must be any or admin_server, got %r' % (scope,))
+    tcp_out = check_ports('ksc_tcp_ports', DEFAULT_TCP_OUT if tcp_out is None else tcp_out)
+    udp_out = check_ports('ksc_udp_ports', DEFAULT_UDP_OUT if udp_out is None else udp_out)
+    udp_in = check_ports('agent_udp_ports', DEFAULT_UDP_IN if udp_in is None else udp_in)
+    admin_addresses = admin_addresses or {'ip': [], 'ip6': []}
+    scoped = scope == 'admin_server' and any(admin_addresses.values())
+    rules = []
+    for proto, direction, ports, what in (
+            ('tcp', 'out', tcp_out, 'Network Agent and KSN proxy connections to the Administration Server'),
+            ('udp', 'out', udp_out, 'KSN proxy requests (UDP) to the Administration Server'),
+            ('udp', 'in', udp_in, "the Administration Server's wake-up of the Network Agent")):
+        if not ports:
+            continue
+        if scoped:
+            for family in ('ip', 'ip6'):
+                if admin_addresses.get(family):
+                    rules.append(_rule('ksc', direction, proto, ports, family, admin_addresses[family], what))
+        else:
+            rules.append(_rule('ksc', direction, proto, ports, None, None, what))
+    if block_public_dns:
+        resolvers = check_addresses('public_resolvers',
+                                    DEFAULT_PUBLIC_RESOLVERS if public_resolvers is None else public_resolvers)
+        for family in ('ip', 'ip6'):
+            if resolvers[family]:
+                for proto in ('udp', 'tcp'):
+                    rules.append(_rule('public_dns', 'out', proto, DNS_PORTS, family, resolvers[family],
+                                       'DNS and DNS over TLS to the public resolvers KES falls back to'))
+    return [_sign(rule, action) for rule in rules]
+
+
+def _nft_set(values):
+    values = [str(v) for v in values]
+    return values[0] if len(values) == 1 else '{ %s }' % ', '.join(values)
+
+
+def nft_rule(rule, action=None):
+    action = action or rule.get('action', 'drop')
+    parts = []
+    if rule['family']:
+        parts.append('%s %s %s' % (rule['family'], 'daddr' if rule['direction'] == 'out' else 'saddr',
+                                   _nft_set(rule['addresses'])))
+    parts.append('%s dport %s' % (rule['proto'], _nft_set(rule['ports'])))
+    parts.append('counter %s comment "%s"' % (action, rule['comment']))
+    return ' '.join(parts)
+
+
+def render_nft(rules, action=None):
+    """An nft script that replaces the table atomically (``nft -f``), whatever was there."""
+    lines = [
+        '#!/usr/sbin/nft -f',
+        '# phaseout contain: written by phaseout.antivirus.kaspersky_contain; do not edit.',
+        '# Undo: state=absent, or by hand: nft delete table %s' % TABLE,
+        'table %s' % TABLE,
+        'delete table %s' % TABLE,
+        'table %s {' % TABLE,
+    ]
+    for direction in ('out', 'in'):
+        lines.append('\tchain %s {' % NFT_CHAINS[direction])
+        lines.append('\t\ttype filter hook %s priority 0; policy accept;' % NFT_CHAINS[direction])
+        for rule in rules:
+            if rule['direction'] == direction:
+                lines.append('\t\t' + nft_rule(rule, action))
+        lines.append('\t}')
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
+
+
+def _chunks(values, size):
+    return [values[i:i + size] for i in range(0, len(values), size)] or [[]]
+
+
+def ipt_rules(rules, family, action=None):
+    """iptables -A lines of one family ('ip' or 'ip6'); one line per address and per 15 ports."""
+    lines = []
+    for rule in rules:
+        target = 'REJECT' if (action or rule.get('action')) == 'reject' else 'DROP'
+        if rule['family'] not in (None, family):
+            continue
+        addresses = rule['addresses'] if rule['family'] else [None]
+        for address in addresses:
+            for ports in _chunks(rule['ports'], MULTIPORT_MAX):
+                words = ['-A', IPT_CHAINS[rule['direction']]]
+                if address:
+                    words += ['-d' if rule['direction'] == 'out' else '-s', address]
+                words += ['-p', rule['proto']]
+                if len(ports) == 1:
+                    words += ['--dport', str(ports[0])]
+                else:
+                    words += ['-m', 'multiport', '--dports', ','.join(str(p) for p in ports)]
+                words += ['-m', 'comment', '--comment', rule['comment'], '-j', target]
+                lines.append(' '.join(words))
+    return lines
+
+
+def render_iptables(rules, family, action=None, jumps=True):
+    """An iptables-restore --noflush file: declaring the chains flushes them, then fills them."""
+    lines = ['# phaseout contain (%s): written by phaseout.antivirus.kaspersky_contain; do not edit.'
+             % ('IPv4' if family == 'ip' else 'IPv6'), '*filter']
+    lines += [':%s - [0:0]' % IPT_CHAINS[d] for d in ('out', 'in')]
+    lines += ipt_rules(rules, family, action)
+    if jumps:
+        lines += ['-I %s 1 -j %s' % (IPT_HOOKS[d], IPT_CHAINS[d]) for d in ('out', 'in')]
+    lines.append('COMMIT')
+    return '\n'.join(lines) + '\n'
+
+
+def signature(rules, backend):
+    """What the live ruleset must look like: the ordered rule comments per chain."""
+    if backend == 'nftables':
+        return {NFT_CHAINS[d]: [r['comment'] for r in rules if r['direction'] == d] for d in ('out', 'in')}
+    sig = {}
+    for family in ('ip', 'ip6'):
+        for direction in ('out', 'in'):
+            sig['%s/%s' % (family, IPT_CHAINS[direction])] = [
+                line.split('--comment ', 1)[1].split()[0]
+                for line in ipt_rules(rules, family) if line.split()[1] == IPT_CHAINS[direction]]
+    return sig
+
+
+# --- reading the live ruleset ------------------------------------------------------------------
+
+_COMMENT = re.compile(r'comment "?(%s:[^"\s]+)"?' % re.escape(COMMENT_PREFIX))
+
+
+def parse_nft_table(text):
+    """`nft list table inet phaseout_contain` -> {chain: [comments]}; None when there is no table."""
+    if text is None:
+        return None
+    chains, current = {}, None
+    for line in text.splitlines():
+        match = re.match(r'^\s*chain (\S+) \{', line)
+        if match:
+            current = match.group(1)
+            chains[current] = []
+            continue
+        match = _COMMENT.search(line)
+        if match and current is not None:
+            chains[current].append(match.group(1))
+    return chains
+
+
+def parse_iptables_s(text):
+    """`iptables -S` (filter table) -> {'chains': {chain: [comments]}, 'jumps': {hook: count}}."""
+    state = {'chains': {}, 'jumps': {}}
+    for line in (text or '').splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == '-N' and words[1] in IPT_CHAINS.values():
+            state['chains'].setdefault(words[1], [])
+        elif len(words) >= 2 and words[0] == '-A' and words[1] in IPT_CHAINS.values():
+            match = _COMMENT.search(line)
+            state['chains'].setdefault(words[1], []).append(match.group(1) if match else '(foreign rule)')
+        elif len(words) == 4 and words[0] == '-A' and words[1] in IPT_HOOKS.values() and words[2] == '-j' \
+                and words[3] in IPT_CHAINS.values():
+            state['jumps'][words[1]] = state['jumps'].get(words[1], 0) + 1
+    return state
+
+
+def ipt_signature(states):
+    """{family: parse_iptables_s(...)} -> the same shape as signature(rules, 'iptables')."""
+    sig = {}
+    for family in ('ip', 'ip6'):
+        chains = (states.get(family) or {}).get('chains', {})
+        for direction in ('out', 'in'):
+            key = '%s/%s' % (family, IPT_CHAINS[direction])
+            if IPT_CHAINS[direction] in chains:
+                sig[key] = chains[IPT_CHAINS[direction]]
+    return sig
+
+
+def ipt_jumps_ok(state):
+    """Each of our chains is jumped to exactly once from its hook."""
+    return all(state.get('jumps', {}).get(IPT_HOOKS[d]) == 1 for d in ('out', 'in'))
+
+
+# --- the tool ---------------------------------------------------------------------------------
+
+def select_backend(requested, which, allow_hosts_only=False):
+    """Pick the firewall tool: nft first, then iptables; ``which(name)`` -> path or None.
+
+    Returns (backend, tools, warnings) with backend 'nftables', 'iptables' or 'none'.
+    Raises ContainError when no tool fits and hosts-file-only is not allowed.
+    """
+    warnings = []
+    nft = which('nft')
+    ipt = {name: which(name) for name in ('iptables', 'iptables-restore', 'ip6tables', 'ip6tables-restore')}
+    have_ipt = bool(ipt['iptables'] and ipt['iptables-restore'])
+    if requested not in ('auto', 'nftables', 'iptables'):
+        raise ContainError('backend must be auto, nftables or iptables, got %r' % (requested,))
+    if requested in ('auto', 'nftables') and nft:
+        return 'nftables', {'nft': nft}, warnings
+    if requested in ('auto', 'iptables') and have_ipt:
+        tools = {k: v for k, v in ipt.items() if v}
+        if not (ipt['ip6tables'] and ipt['ip6tables-restore']):
+            warnings.append('ip6tables is not installed: the IPv6 part of the containment is not applied')
+        return 'iptables', tools, warnings
+    wanted = {'auto': 'nft or iptables (with iptables-restore)', 'nftables': 'nft',
+              'iptables': 'iptables and iptables-restore'}[requested]
+    if allow_hosts_only:
+        warnings.append('no firewall tool found (%s): only the /etc/hosts block is applied; Kaspersky can still '
+                        'reach its Administration Server and the public resolvers' % wanted)
+        return 'none', {}, warnings
+    raise ContainError('no firewall tool found on the host (%s is not installed): nothing was changed; install '
+                       'nftables (or iptables), or set allow_hosts_only=true to accept the /etc/hosts block alone'
+                       % wanted)
+
+
+# --- /etc/hosts -------------------------------------------------------------------------------
+
+def hosts_block(domains):
+    """The managed block (with its markers), or [] when there is nothing to blackhole."""
+    if not domains:
+        return []
+    lines = [HOSTS_BEGIN]
+    for domain in domains:
+        lines += ['%s %s' % (address, domain) for address in BLACKHOLE_ADDRESSES]
+    lines.append(HOSTS_END)
+    return lines
+
+
+def merge_hosts(text, block):
+    """Put ``block`` in place of the managed block of ``text`` (appended when absent, removed when empty).
+
+    Everything outside the markers is kept byte for byte. A BEGIN marker without
+    its END (or the reverse) is refused rather than guessed at.
+    """
+    lines = text.split('\n') if text else []
+    trailing = text.endswith('\n')
+    if trailing:
+        lines = lines[:-1]
+    kept, position, inside = [], None, False
+    for number, line in enumerate(lines, 1):
+        match = HOSTS_MARK.match(line)
+        if match and match.group(1) == 'BEGIN':
+            if inside:
+                raise ContainError('/etc/hosts line %d: a second BEGIN phaseout contain marker inside the block; '
+                                   'fix the file by hand' % number)
+            inside = True
+            if position is None:
+                position = len(kept)
+            continue
+        if match and match.group(1) == 'END':
+            if not inside:
+                raise ContainError('/etc/hosts line %d: END phaseout contain marker without its BEGIN; '
+                                   'fix the file by hand' % number)
+            inside = False
+            continue
+        if not inside:
+            kept.append(line)
+    if inside:
+        raise ContainError('/etc/hosts: BEGIN phaseout contain marker without its END; fix the file by hand')
+    if block:
+        if position is None:
+            position = len(kept)
+        kept[position:position] = block
+    if not kept:
+        return ''
+    return '\n'.join(kept) + ('\n' if trailing or block else '')
+
+
+def hosts_block_of(text):
+    """The managed block currently in ``text`` (lines, markers included), [] when none."""
+    out, inside = [], False
+    for line in text.splitlines():
+        match = HOSTS_MARK.match(line)
+        if match and match.group(1) == 'BEGIN':
+            inside = True
+        if inside:
+            out.append(line)
+        if match and match.group(1) == 'END':
+            inside = False
+    return out
+
+
+# --- persistence ------------------------------------------------------------------------------
+
+def render_unit(backend, tools):
+    """A oneshot unit that loads the persisted rules at boot (and after nftables.service restarts)."""
+    head = [
+        '# phaseout contain: written by phaseout.antivirus.kaspersky_contain; removed with state=absent.',
+        '[Unit]',
+        'Description=phaseout contain: keep Kaspersky cut off from KSN, its updates and its Administration Server',
+        'Documentation=file://%s' % (NFT_FILE if backend == 'nftables' else IPT_FILES['ip']),
+        'DefaultDependencies=no',
+        'Wants=network-pre.target',
+        'Before=network-pre.target shutdown.target',
+        'After=local-fs.target nftables.service netfilter-persistent.service iptables.service ip6tables.service '
+        'firewalld.service',
+        'PartOf=nftables.service',
+        'ReloadPropagatedFrom=nftables.service',
+        'Conflicts=shutdown.target',
+        '',
+        '[Service]',
+        'Type=oneshot',
+        'RemainAfterExit=yes',
+    ]
+    body = []
+    if backend == 'nftables':
+        body += ['ExecStart=%s -f %s' % (tools['nft'], NFT_FILE), 'ExecReload=%s -f %s' % (tools['nft'], NFT_FILE)]
+    else:
+        for family, cmd in (('ip', 'iptables'), ('ip6', 'ip6tables')):
+            if not (tools.get(cmd) and tools.get(cmd + '-restore')):
+                continue
+            for direction in ('out', 'in'):
+                # the restore file inserts the jumps; drop any first so a restart does not double them
+                body.append('ExecStartPre=-%s -D %s -j %s' % (tools[cmd], IPT_HOOKS[direction], IPT_CHAINS[direction]))
+            body.append('ExecStart=%s --noflush %s' % (tools[cmd + '-restore'], IPT_FILES[family]))
+    tail = ['', '[Install]', 'WantedBy=%s' % UNIT_WANTED_BY]
+    return '\n'.join(head + body + tail) + '\n'
+
+
+def persisted_files(backend, rules, action, tools):
+    """{path: content} of the rules files the unit loads."""
+    if backend == 'nftables':
+        return {NFT_FILE: render_nft(rules, action)}
+    if backend == 'iptables':
+        files = {IPT_FILES['ip']: render_iptables(rules, 'ip', action, jumps=True)}
+        if tools.get('ip6tables') and tools.get('ip6tables-restore'):
+            files[IPT_FILES['ip6']] = render_iptables(rules, 'ip6', action, jumps=True)
+        return files
+    return {}
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+def changes_needed(state, wanted, current):
+    """Which parts differ: a sorted subset of ['hosts', 'persistence', 'ruleset'].
+
+    ``wanted`` and ``current`` each hold 'ruleset' (a signature, or None for
+    nothing), 'hosts' (the managed block lines) and 'persistence' ({path:
+    content} plus 'link': bool).
+    """
+    changes = []
+    if state == 'absent':
+        if current.get('ruleset'):
+            changes.append('ruleset')
+        if current.get('hosts'):
+            changes.append('hosts')
+        if any(current.get('persistence', {}).values()):
+            changes.append('persistence')
+        return changes
+    if wanted.get('ruleset') is not None and current.get('ruleset') != wanted['ruleset']:
+        changes.append('ruleset')
+    if current.get('hosts', []) != wanted.get('hosts', []):
+        changes.append('hosts')
+    if wanted.get('persistence') is not None and current.get('persistence') != wanted['persistence']:
+        changes.append('persistence')
+    return sorted(changes)
+
+
+# --- Windows ------------------------------------------------------------------------------------
+
+def windows_rules(rules, prefix='phaseout contain'):
+    """Rules for community.windows.win_firewall_rule, one per rule and family."""
+    out = []
+    for rule in rules:
+        addresses = ','.join(rule['addresses']) if rule['family'] else 'any'
+        out.append({
+            'name': '%s %s' % (prefix, rule['comment'].split(':', 1)[1]),
+            'description': '%s (%s)' % (rule['description'], rule['comment']),
+            'direction': 'out' if rule['direction'] == 'out' else 'in',
+            'protocol': rule['proto'],
+            'localport': ','.join(str(p) for p in rule['ports']) if rule['direction'] == 'in' else 'any',
+            'remoteport': ','.join(str(p) for p in rule['ports']) if rule['direction'] == 'out' else 'any',
+            'remoteip': addresses,
+            'action': 'block',
+        })
+    return out
