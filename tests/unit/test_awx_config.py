@@ -93,8 +93,13 @@ def test_surveys_ask_what_the_playbooks_read(templates):
             text += ''.join(open(os.path.join(ROOT, 'playbooks', m), encoding='utf-8').read()
                             for m in re.findall(r'import_playbook:\s*(\S+)', text))
         assert 'phaseout_targets' in _survey_vars(template), name
+        role_options = set()  # the options of the roles the playbook runs
+        for role in re.findall(r'role: phaseout\.antivirus\.(\w+)', text):
+            for entry in _load('roles', role, 'meta', 'argument_specs.yml')['argument_specs'].values():
+                role_options |= set(entry.get('options') or {})
         for variable in _survey_vars(template):
-            used = variable in text or variable in ('phaseout_provider',)  # read by the roles' defaults
+            used = (variable in text or variable in role_options
+                    or variable in ('phaseout_provider',))  # read by the roles' defaults
             assert used, '%s asks for %s, which %s does not use' % (name, variable, template['playbook'])
     replace = templates['phaseout replace']
     assert _survey_vars(replace) == {'phaseout_targets', 'phaseout_provider', 'phaseout_serial',
@@ -233,6 +238,24 @@ def test_nightly_discover_schedule(play, tasks, templates):
     assert set(args['extra_data']) <= _survey_vars(templates[args['unified_job_template']])
     assert templates[args['unified_job_template']]['playbook'] == 'playbooks/discover.yml'
     assert 'RRULE:FREQ=DAILY' in play['vars']['awx_phaseout_discover_rrule']
+
+
+def test_drift_alarm_schedule_fails_discover_on_the_migrated_waves(play, tasks, templates):
+    args = tasks['Schedule the drift alarm on the migrated waves']['awx.awx.schedule']
+    template = templates[args['unified_job_template']]
+    assert template['playbook'] == 'playbooks/discover.yml'
+    assert set(args['extra_data']) <= _survey_vars(template)
+    assert args['extra_data']['phaseout_targets'] == '{{ awx_phaseout_drift_targets }}'
+    question = {q['variable']: q for q in template['survey']}['discover_fail_on']
+    assert question['type'] == 'multiselect'
+    # the survey offers exactly what the role accepts, and the default alarm uses only those
+    spec = _load('roles', 'discover', 'meta', 'argument_specs.yml')
+    accepted = spec['argument_specs']['main']['options']['discover_fail_on']['choices']
+    assert sorted(question['choices']) == sorted(accepted)
+    assert set(play['vars']['awx_phaseout_drift_fail_on']) <= set(accepted)
+    # no targets configured: the schedule is removed, never run against everything
+    assert play['vars']['awx_phaseout_drift_targets'] == ''
+    assert args['state'] == "{{ 'present' if awx_phaseout_drift_targets else 'absent' }}"
 
 
 def test_secrets_credential_injects_what_the_example_inventory_expects(tasks):
