@@ -15,6 +15,8 @@ import errno
 import fcntl
 import os
 
+from ansible_collections.phaseout.antivirus.plugins.module_utils.catalog import VENDORS
+
 LOCK_FILES = (
     '/var/lib/dpkg/lock-frontend',
     '/var/lib/dpkg/lock',
@@ -120,12 +122,51 @@ def evaluate(facts, detection, min_free_mb=500, min_mem_mb=256, allow_pending_re
     if required_realtime and facts.get('fanotify_access_permissions') is False:
         warnings.append('the kernel lacks CONFIG_FANOTIFY_ACCESS_PERMISSIONS: on-access scanning can notify '
                         'but not block')
-    if detection:
-        for product in detection.get('products', []):
-            if product['state'] == 'installed' and not product.get('removable'):
-                blockers.append('%s is installed: phaseout does not remove it; take this host out of the wave'
-                                % product['name'])
-        windows = detection.get('windows') or {}
-        if (windows.get('encryption') or {}).get('detected'):
-            blockers.append('Kaspersky disk or file encryption detected: decrypt first')
+    blockers.extend(detection_blockers(detection))
     return {'ready': not blockers, 'blockers': blockers, 'warnings': warnings}
+
+
+def detection_blockers(detection):
+    """Blockers that come from what is installed, on any platform."""
+    blockers = []
+    for product in (detection or {}).get('products', []):
+        if product['state'] == 'installed' and not product.get('removable'):
+            blockers.append('%s is installed: phaseout does not remove it; take this host out of the wave'
+                            % product['name'])
+    windows = (detection or {}).get('windows') or {}
+    if (windows.get('encryption') or {}).get('detected'):
+        blockers.append('Kaspersky disk or file encryption detected: decrypt first')
+    return blockers
+
+
+def evaluate_windows(detection, allow_pending_reboot=True, do_not_touch=False):
+    """evaluate() for a Windows host, from one collector call (kaspersky_info's Windows detection).
+
+    The collector does not read free disk space or memory: those are left to the
+    installers (a warning says so)."""
+    blockers = []
+    warnings = ['free disk space and memory are not checked on Windows: the installers check their own']
+    if do_not_touch:
+        blockers.append('host is marked do-not-touch (phaseout_do_not_touch): remove the mark to include it')
+    pending = ((detection or {}).get('windows') or {}).get('pending_reboot') or {}
+    if pending.get('pending'):
+        message = 'a reboot is already pending (%s)' % ', '.join(pending.get('reasons') or ['reason unknown'])
+        if pending.get('vendor_files'):
+            message += '; Kaspersky files wait for it: %s' % ', '.join(pending['vendor_files'][:3])
+        if allow_pending_reboot:
+            warnings.append(message)
+        else:
+            blockers.append(message + ': reboot first')
+    blockers.extend(detection_blockers(detection))
+    return {'ready': not blockers, 'blockers': blockers, 'warnings': warnings}
+
+
+# Options of the preflight_check module and of its action plugin (Windows hosts).
+ARGUMENT_SPEC = {
+    'vendor': {'type': 'str', 'default': 'kaspersky', 'choices': sorted(VENDORS)},
+    'min_free_mb': {'type': 'int', 'default': 500},
+    'min_mem_mb': {'type': 'int', 'default': 256},
+    'allow_pending_reboot': {'type': 'bool', 'default': True},
+    'do_not_touch': {'type': 'bool', 'default': False},
+    'required_realtime': {'type': 'bool', 'default': True},
+}

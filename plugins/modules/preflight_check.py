@@ -17,6 +17,11 @@ description:
   - Returns V(ready) with the list of C(blockers) (the replace phase leaves Kaspersky untouched when there is
     any) and C(warnings); every message names what to do about it.
   - Reads files only (C(/proc), C(statvfs), lock files); needs no helper package on the host.
+  - On Windows hosts (WinRM, PSRP) the action plugin makes one call of the read-only collector of
+    M(phaseout.antivirus.kaspersky_info) and decides on the controller from do-not-touch, the products phaseout
+    does not remove (the Security Center Administration Server), Kaspersky encryption and a pending reboot.
+    Free disk space and memory are not read there (a warning says so); O(min_free_mb), O(min_mem_mb) and
+    O(required_realtime) apply to Linux only.
 author:
   - phaseout maintainers
 options:
@@ -96,21 +101,13 @@ detection:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.phaseout.antivirus.plugins.module_utils.catalog import VENDORS
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import LinuxCollector, detect
-from ansible_collections.phaseout.antivirus.plugins.module_utils.preflight import evaluate, gather
+from ansible_collections.phaseout.antivirus.plugins.module_utils.preflight import ARGUMENT_SPEC, evaluate, gather
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            vendor=dict(type='str', default='kaspersky', choices=sorted(VENDORS)),
-            min_free_mb=dict(type='int', default=500),
-            min_mem_mb=dict(type='int', default=256),
-            allow_pending_reboot=dict(type='bool', default=True),
-            do_not_touch=dict(type='bool', default=False),
-            required_realtime=dict(type='bool', default=True),
-        ),
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     params = module.params
