@@ -6,11 +6,8 @@ classified on the controller (see the module docs and plugins/module_utils/windo
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-
 from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
-from ansible_collections.phaseout.antivirus.plugins.module_utils import windows
-from ansible_collections.phaseout.antivirus.plugins.plugin_utils.dispatch import LinuxOrWindowsAction, collect
+from ansible_collections.phaseout.antivirus.plugins.plugin_utils.dispatch import LinuxOrWindowsAction
 
 ARGUMENT_SPEC = {
     'vendor': {'type': 'str', 'default': 'kaspersky', 'choices': sorted(catalog.VENDORS)},
@@ -25,8 +22,5 @@ class ActionModule(LinuxOrWindowsAction):
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def run_windows(self, result, args, task_vars):
-        raw, error = collect(self, task_vars, args['vendor'])
-        if error:
-            raise AnsibleActionFail(error, result={'rc': raw.get('rc'), 'exception': raw.get('exception')})
-        result.update(windows.classify(raw, vendor=args['vendor']))
+        result.update(self.detect_windows(task_vars, args['vendor']))
         return result

@@ -6,11 +6,8 @@ decided on the controller (plugins/module_utils/preflight.py: evaluate_windows).
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-
-from ansible_collections.phaseout.antivirus.plugins.module_utils import windows
 from ansible_collections.phaseout.antivirus.plugins.module_utils.preflight import ARGUMENT_SPEC, evaluate_windows
-from ansible_collections.phaseout.antivirus.plugins.plugin_utils.dispatch import LinuxOrWindowsAction, collect
+from ansible_collections.phaseout.antivirus.plugins.plugin_utils.dispatch import LinuxOrWindowsAction
 
 
 class ActionModule(LinuxOrWindowsAction):
@@ -19,10 +16,7 @@ class ActionModule(LinuxOrWindowsAction):
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def run_windows(self, result, args, task_vars):
-        raw, error = collect(self, task_vars, args['vendor'])
-        if error:
-            raise AnsibleActionFail(error, result={'rc': raw.get('rc'), 'exception': raw.get('exception')})
-        detection = windows.classify(raw, vendor=args['vendor'])
+        detection = self.detect_windows(task_vars, args['vendor'])
         decision = evaluate_windows(detection, allow_pending_reboot=args['allow_pending_reboot'],
                                     do_not_touch=args['do_not_touch'])
         facts = {'platform': 'windows', 'os': detection['windows']['os'],

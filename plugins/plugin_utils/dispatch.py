@@ -11,6 +11,7 @@ Linux hosts). On a PowerShell host the arguments are validated here and
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import windows
@@ -58,3 +59,10 @@ class LinuxOrWindowsAction(ActionBase):
 
     def run_windows(self, result, args, task_vars):
         raise NotImplementedError
+
+    def detect_windows(self, task_vars, vendor):
+        """One read-only collector call, classified here (kaspersky_info's Windows result)."""
+        raw, error = collect(self, task_vars, vendor)
+        if error:
+            raise AnsibleActionFail(error, result={'rc': raw.get('rc'), 'exception': raw.get('exception')})
+        return windows.classify(raw, vendor=vendor)
