@@ -93,13 +93,24 @@ def gather(root='/'):
     return facts
 
 
+DO_NOT_TOUCH = 'host is marked do-not-touch (phaseout_do_not_touch): remove the mark to include it'
+
+
+def _pending_reboot(message, allow, blockers, warnings):
+    """A reboot already pending is a warning, or a blocker when it is not allowed."""
+    if allow:
+        warnings.append(message)
+    else:
+        blockers.append(message + ': reboot first')
+
+
 def evaluate(facts, detection, min_free_mb=500, min_mem_mb=256, allow_pending_reboot=True,
              do_not_touch=False, required_realtime=True):
     """Return {'ready': bool, 'blockers': [...], 'warnings': [...]}; each message names the fix."""
     blockers = []
     warnings = []
     if do_not_touch:
-        blockers.append('host is marked do-not-touch (phaseout_do_not_touch): remove the mark to include it')
+        blockers.append(DO_NOT_TOUCH)
     if facts.get('euid', 0) != 0:
         blockers.append('not running as root: set become: true for this host')
     for mount, free in sorted((facts.get('free_mb') or {}).items()):
@@ -112,11 +123,8 @@ def evaluate(facts, detection, min_free_mb=500, min_mem_mb=256, allow_pending_re
         blockers.append('package manager lock %s is held by another process (apt, dnf or unattended-upgrades):'
                         ' retry when it finishes' % lock)
     if facts.get('reboot_required'):
-        message = 'a reboot is already pending (/var/run/reboot-required)'
-        if allow_pending_reboot:
-            warnings.append(message)
-        else:
-            blockers.append(message + ': reboot first')
+        _pending_reboot('a reboot is already pending (/var/run/reboot-required)', allow_pending_reboot,
+                        blockers, warnings)
     if required_realtime and facts.get('fanotify') is False:
         blockers.append('the kernel has no fanotify (CONFIG_FANOTIFY): the replacement cannot scan on access')
     if required_realtime and facts.get('fanotify_access_permissions') is False:
@@ -147,16 +155,13 @@ def evaluate_windows(detection, allow_pending_reboot=True, do_not_touch=False):
     blockers = []
     warnings = ['free disk space and memory are not checked on Windows: the installers check their own']
     if do_not_touch:
-        blockers.append('host is marked do-not-touch (phaseout_do_not_touch): remove the mark to include it')
+        blockers.append(DO_NOT_TOUCH)
     pending = ((detection or {}).get('windows') or {}).get('pending_reboot') or {}
     if pending.get('pending'):
         message = 'a reboot is already pending (%s)' % ', '.join(pending.get('reasons') or ['reason unknown'])
         if pending.get('vendor_files'):
             message += '; Kaspersky files wait for it: %s' % ', '.join(pending['vendor_files'][:3])
-        if allow_pending_reboot:
-            warnings.append(message)
-        else:
-            blockers.append(message + ': reboot first')
+        _pending_reboot(message, allow_pending_reboot, blockers, warnings)
     blockers.extend(detection_blockers(detection))
     return {'ready': not blockers, 'blockers': blockers, 'warnings': warnings}
 
