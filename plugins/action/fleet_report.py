@@ -84,6 +84,8 @@ class ActionModule(ActionBase):
             summary=summary,
             report_dir=base,
             files=[os.path.join(base, 'summary.json'), os.path.join(base, 'summary.csv')],
+            # what ansible.builtin.set_stats returns: AWX keeps it as the job's artifact phaseout_<phase>
+            ansible_stats={'data': {'phaseout_%s' % phase: summary}, 'per_host': False, 'aggregate': True},
         )
         if args.get('print_summary', True):
             result['msg'] = report.render_table(summary, records)

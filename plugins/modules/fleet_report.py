@@ -16,7 +16,8 @@ description:
     C(summary.csv) under O(dest)/O(phase)/.
   - Hosts that were unreachable or failed appear in the report with their error; they are never silently
     missing.
-  - Returns the totals so the calling play can hand them to M(ansible.builtin.set_stats) for AWX.
+  - Hands the totals to the run's custom stats as M(ansible.builtin.set_stats) would (C(per_host=false)), under
+    C(phaseout_<phase>); AWX keeps them as the job's artifacts.
   - This is an action plugin; it runs on the controller only and never contacts the hosts.
 author:
   - phaseout maintainers

@@ -91,6 +91,14 @@ def test_action_writes_every_host_including_unreachable(tmp_path):
     assert any('unreachable' in line for line in result['msg'])
 
 
+@pytest.mark.parametrize('phase', ['discover', 'contain', 'preflight', 'replace', 'verify'])
+def test_action_hands_the_totals_to_the_custom_stats_as_set_stats_would(tmp_path, phase):
+    action = make_action({'phase': phase, 'result_var': 'r', 'dest': str(tmp_path)})
+    result = action.run(task_vars={'hostvars': {'a': {'r': INSTALLED}}, 'ansible_play_hosts_all': ['a']})
+    assert result['ansible_stats'] == {'data': {'phaseout_%s' % phase: result['summary']},
+                                       'per_host': False, 'aggregate': True}
+
+
 def test_action_marks_dry_run(tmp_path):
     action = make_action({'phase': 'discover', 'result_var': 'r', 'dest': str(tmp_path)}, check_mode=True)
     result = action.run(task_vars={'hostvars': {'a': {'r': INSTALLED}}, 'ansible_play_hosts_all': ['a']})
