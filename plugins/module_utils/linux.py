@@ -15,10 +15,13 @@ products' own read-only CLIs are executed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
+from ansible_collections.phaseout.antivirus.plugins.module_utils import engines as engine_catalog
+from ansible_collections.phaseout.antivirus.plugins.module_utils import journal as swap_journal
 
 UNIT_DIRS = (
     '/etc/systemd/system',
@@ -27,6 +30,26 @@ UNIT_DIRS = (
     '/usr/lib/systemd/system',
 )
 CLI_ENV = {'LANG': 'en_US.UTF-8', 'LC_ALL': 'en_US.UTF-8', 'LANGUAGE': 'en_US'}
+# Every external command runs under coreutils' timeout: a product CLI that talks to
+# its management server (klnagchk) or a hung init script must not hold a run.
+CLI_TIMEOUT = 30
+TIMED_OUT_RCS = (124, 137)
+
+
+def timed_argv(argv, seconds, which):
+    """``argv`` under ``timeout --kill-after=5 <seconds>s`` when coreutils' timeout exists."""
+    tool = which('timeout') if which else None
+    if not tool or not seconds:
+        return list(argv)
+    return [tool, '--kill-after=5', '%ds' % int(seconds)] + list(argv)
+
+
+def parse_proc_stat(text):
+    """(state, starttime) of a /proc/<pid>/stat line; the command name may hold spaces and parentheses."""
+    rest = text.rpartition(')')[2].split()
+    if len(rest) < 20:
+        return None, None
+    return rest[0], int(rest[19])
 
 # ---------------------------------------------------------------------------
 # Parsers (text in, data out)
@@ -212,9 +235,13 @@ class LinuxCollector:
                 return candidate
         return None
 
-    def run(self, argv, **kwargs):
+    def run(self, argv, timeout=CLI_TIMEOUT, **kwargs):
+        """Run a read-only command under a timeout; rc 124/137 means it was stopped."""
         self.commands.append(list(argv))
-        return self.run_command(list(argv), **kwargs)
+        rc, out, err = self.run_command(timed_argv(argv, timeout, self.which), **kwargs)
+        if timeout and rc in TIMED_OUT_RCS and self.which('timeout'):
+            err = ('%s did not answer within %ss and was stopped' % (argv[0], timeout)) + (': ' + err if err else '')
+        return rc, out, err
 
     # -- package managers -------------------------------------------------
     def packages(self, names):
@@ -280,8 +307,20 @@ class LinuxCollector:
             self.warnings.append('systemctl show failed (rc=%s): %s' % (rc, err.strip()))
         for name, service in present.items():
             service.update({'load': 'unknown', 'state': 'unknown', 'sub': 'unknown',
-                            'active': None, 'enabled': self._enabled(name, '')})
+                            'active': self._init_script_active(name), 'enabled': self._enabled(name, '')})
         return present
+
+    def _init_script_active(self, name):
+        """Without systemd: ask the LSB init script (``status`` exits 0 when running, 3 when stopped)."""
+        script = '/etc/init.d/%s' % name
+        if not os.access(self.path(script), os.X_OK):
+            return None
+        rc, _out, _err = self.run([script, 'status'], timeout=15)
+        if rc == 0:
+            return True
+        if rc in (1, 2, 3):
+            return False
+        return None
 
     def _enabled(self, name, unit_file_state):
         """Whether the service starts at boot.
@@ -325,8 +364,33 @@ class LinuxCollector:
             candidates = [exe] + argv[:2]
             match = next((c for c in candidates if c.startswith(prefixes)), None)
             if match:
-                found.append({'pid': int(pid), 'exe': exe, 'path': match, 'cmdline': ' '.join(argv)[:512]})
+                _state, starttime = parse_proc_stat(self.read('/proc/%s/stat' % pid, '') or '')
+                found.append({'pid': int(pid), 'exe': exe, 'path': match, 'cmdline': ' '.join(argv)[:512],
+                              'starttime': starttime})
         return found
+
+    def fanotify_marks(self, pid):
+        """Whether process ``pid`` holds fanotify marks (an on-access scanner that watches something)."""
+        base = self.path('/proc/%d/fdinfo' % pid)
+        try:
+            entries = os.listdir(base)
+        except OSError:
+            return False
+        for entry in entries:
+            text = self.read('/proc/%d/fdinfo/%s' % (pid, entry), '') or ''
+            if re.search(r'^fanotify (ino|mnt_id|sdev):', text, re.M):
+                return True
+        return False
+
+    def journal(self):
+        """The swap journal's summary (None when there is none)."""
+        text = self.read(swap_journal.LINUX_PATH)
+        if text is None:
+            return None
+        try:
+            return swap_journal.summary(swap_journal.parse(text))
+        except swap_journal.JournalError as exc:
+            return swap_journal.summary(None, error=str(exc))
 
     def kernel_modules(self):
         text = self.read('/proc/modules', '')
@@ -390,7 +454,9 @@ def detect(collector, vendor='kaspersky', query_cli=True):
 
     managers, packages = collector.packages(all_packages)
     services = collector.services(all_services)
-    processes = collector.processes(sorted(prefixes))
+    engine_prefixes = {p for e in engine_catalog.REALTIME_ENGINES for p in e['linux'].get('processes', ())}
+    every_process = collector.processes(sorted(prefixes | engine_prefixes))
+    processes = [p for p in every_process if p['path'].startswith(tuple(prefixes))]
     modules = collector.kernel_modules()
     repos = collector.repositories(vendor_data.get('linux_repo_markers', ()),
                                    vendor_data.get('linux_repo_dirs', ()),
@@ -459,7 +525,8 @@ def detect(collector, vendor='kaspersky', query_cli=True):
             for path in unit_files:
                 leftovers.append({'type': 'unit', 'path': path, 'product': product['id']})
             for proc in procs:
-                leftovers.append({'type': 'process', 'pid': proc['pid'], 'path': proc['exe'], 'product': product['id']})
+                leftovers.append({'type': 'process', 'pid': proc['pid'], 'path': proc['exe'], 'product': product['id'],
+                                  'starttime': proc.get('starttime')})
             for mod in kmods:
                 leftovers.append({'type': 'kernel_module', 'name': mod, 'product': product['id']})
         result_products.append(entry)
@@ -471,7 +538,8 @@ def detect(collector, vendor='kaspersky', query_cli=True):
             leftovers.append({'type': 'path', 'path': path, 'product': None})
     for proc in processes:
         if proc['pid'] not in claimed_pids:
-            leftovers.append({'type': 'process', 'pid': proc['pid'], 'path': proc['exe'], 'product': None})
+            leftovers.append({'type': 'process', 'pid': proc['pid'], 'path': proc['exe'], 'product': None,
+                              'starttime': proc.get('starttime')})
     product_mods = {m for p in result_products for m in p['kernel_modules']}
     for mod in modules:
         if mod not in product_mods and any(re.search(rx, mod) for rx in vendor_data.get('linux_kernel_modules', ())):
@@ -481,6 +549,11 @@ def detect(collector, vendor='kaspersky', query_cli=True):
         leftovers.append(repo)
 
     installed, residue, verdict = catalog.verdict(result_products, leftovers)
+    kaspersky_realtime = any(
+        p['state'] == 'installed' and p['kind'] in ('endpoint', 'fileserver') and
+        (p['processes'] or any(s.get('active') for s in p['services']))
+        for p in result_products)
+    engines = realtime_engines(collector, every_process, query_cli=query_cli)
     loaded_kernel_modules = sorted({m['name'] for m in leftovers if m['type'] == 'kernel_module'} | product_mods)
     vendor_paths = [p for p in vendor_data.get('linux_common_paths', ()) if collector.exists(p)]
     return {
@@ -495,11 +568,62 @@ def detect(collector, vendor='kaspersky', query_cli=True):
         'package_managers': managers,
         'vendor_paths': vendor_paths,
         'kernel_modules': loaded_kernel_modules,
-        'realtime_protection_active': any(
-            p['state'] == 'installed' and p['kind'] in ('endpoint', 'fileserver') and
-            (p['processes'] or any(s.get('active') for s in p['services']))
-            for p in result_products),
+        'realtime_protection_active': kaspersky_realtime,
+        'realtime_engines': engines,
+        'protection': protection_summary(vendor if kaspersky_realtime else None, engines),
+        'journal': collector.journal(),
     }
+
+
+def realtime_engines(collector, processes, query_cli=True):
+    """Other real-time engines that run on the host (the replacement among them).
+
+    ``realtime`` is True when the engine is proven on (clamonacc holding fanotify marks, mdatp's
+    managed or reported real-time setting), False when it runs without real-time protection
+    (mdatp passive, clamonacc not watching yet) and None when phaseout cannot tell.
+    """
+    found = []
+    for engine in engine_catalog.REALTIME_ENGINES:
+        spec = engine['linux']
+        procs = [p for p in processes if p['path'].startswith(tuple(spec.get('processes', ())))]
+        if not procs:
+            continue
+        realtime = None
+        evidence = 'process %s' % ', '.join(sorted({p['path'] for p in procs}))
+        if spec.get('fanotify'):
+            realtime = any(collector.fanotify_marks(p['pid']) for p in procs)
+            evidence += '; fanotify marks %s' % ('held' if realtime else 'not held')
+        if spec.get('managed_config'):
+            level = _managed_enforcement(collector.read(spec['managed_config']))
+            if level:
+                realtime = level == 'real_time'
+                evidence += '; managed enforcementLevel %s' % level
+            elif query_cli and spec.get('cli') and collector.exists(spec['cli'][0]):
+                rc, out, _err = collector.run(list(spec['cli']), timeout=15, environ_update=CLI_ENV)
+                if rc == 0 and out.strip():
+                    realtime = out.strip().split()[0] == 'true'
+                    evidence += '; %s says %s' % (' '.join(spec['cli'][1:]), out.strip())
+        found.append({'id': engine['id'], 'name': engine['name'], 'realtime': realtime,
+                      'pids': sorted(p['pid'] for p in procs), 'evidence': evidence})
+    return found
+
+
+def _managed_enforcement(text):
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    level = (data.get('antivirusEngine') or {}).get('enforcementLevel') if isinstance(data, dict) else None
+    return level if isinstance(level, str) else None
+
+
+def protection_summary(vendor, engines):
+    """One word for the report: which real-time engines protect the host right now."""
+    names = ([vendor] if vendor else []) + [e['id'] for e in engines if e['realtime']]
+    unsure = [e['id'] + '?' for e in engines if e['realtime'] is None]
+    return '+'.join(names + unsure) or 'none'
 
 
 def _parents(paths):

@@ -198,6 +198,30 @@ realtime_protection_active:
     may hold fanotify).
   returned: always
   type: bool
+realtime_engines:
+  description:
+    - Other real-time engines running on the host (the replacement among them), each with C(id), C(name), C(realtime)
+      (true when proven on, false when running without real-time protection, null when phaseout cannot tell), C(pids)
+      and the C(evidence) read.
+  returned: on Linux hosts
+  type: list
+  elements: dict
+  sample: [{id: clamav, name: ClamAV on-access scanning (clamonacc), realtime: true, pids: [812]}]
+protection:
+  description: What protects the host right now, in one word, for reports (V(kaspersky), V(clamav), V(none),
+    V(kaspersky+clamav) for two engines; a trailing C(?) when an engine runs whose real-time state is unknown).
+  returned: on Linux hosts
+  type: str
+  sample: clamav
+journal:
+  description:
+    - Summary of phaseout's swap journal on the host (C(/var/lib/phaseout/journal.json)), null when there is none.
+      C(interrupted) is true when a swap did not finish; C(message) says at which step and what was under way, and
+      C(past_point_of_no_return) whether the next run finishes forward.
+  returned: always
+  type: dict
+  sample: {state: open, interrupted: true, step: kaspersky_stopped, doing: replacement_active,
+           message: "interrupted at step kaspersky_stopped; replacement_active was under way (run 20261201T0102Z-1)"}
 windows:
   description: Windows-only data (OS, Defender state, pending reboot, encryption); see the Windows docs.
   returned: on Windows hosts
