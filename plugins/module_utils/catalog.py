@@ -69,12 +69,21 @@ VENDORS = {
         # klhk, klgse, klbackup*, klupd_* are inferred (seen on hosts, not in a source).
         'windows_drivers': (
             r'(?i)^(klif|klflt|klfltdev|kl1|kl2|klelam|klim5|klim6|klwfp|kltdi|kneps|klpd|klmouflt|klkbdflt)(\..+)?$',
-            r'(?i)^(klhk|klgse|klbackupdisk|klbackupflt|klwtp|klids|klpnpflt)(\..+)?$',
+            # kldisk (Virtual Disk), kltap (TAP-Windows adapter), klkbdflt2 (Light Keyboard Device Filter), klids,
+            # klgse, klhk: consumer 21.x [Antivirus Artifacts III]; klbackup*, klwtp, klpnpflt with K4W-21-25 suffixes
+            # in a published driver list (tests/unit/windows/corpus/k4w21_25_driver_set_loaded.json).
+            r'(?i)^(klhk|klgse|klbackupdisk|klbackupflt|klwtp|klids|klpnpflt|kldisk|kltap|klkbdflt2|cm_km)(\..+)?$',
             r'(?i)^klupd_',
+            # Kaspersky Volume Shadow Copy Service Bridge 21.x (klvssbridge64_21.25) [corpus: kts21_vpn_services_only]
+            r'(?i)^klvssbridge',
         ),
+        # The file-system interceptor: while it is loaded, real-time file protection runs [GH-idx 71065198716].
+        'windows_realtime_drivers': r'(?i)^klif(\..+)?$',
+        # A Kaspersky folder in an image path, install location or uninstall string.
+        'windows_image_path': r'(?i)\\kaspersky lab\\|\\kasperskylab\\',
         # Values the products add to the device-class UpperFilters/LowerFilters multi-strings:
         # mouse, keyboard and PnP device filters [GH-idx 18017466307].
-        'windows_filter_drivers': r'(?i)^(klmouflt|klkbdflt|klfltdev|klpnpflt)(\..+)?$',
+        'windows_filter_drivers': r'(?i)^(klmouflt|klkbdflt2?|klfltdev|klpnpflt)(\..+)?$',
         # Root certificates for encrypted-connection scanning [GH-idx 70211245452] (subject or issuer).
         'windows_certificates': r'(?i)kaspersky',
         'windows_certificate_stores': ('LocalMachine\\Root', 'LocalMachine\\AuthRoot', 'CurrentUser\\Root'),
@@ -199,15 +208,23 @@ PRODUCTS = (
             },
         },
         'windows': {
-            # EN, FR [G1][GH-idx 66248117251]; DE, ES, RU forms are inferred.
+            # EN, FR [G1][GH-idx 66248117251]; ZH seen on a host [corpus: kes14_zh_agent16]; JA and the DE term in
+            # Kaspersky's own documentation [corpus: agent_ja_vendor_name][KSC 15.1 de-DE 202480]; ES, IT, NL, PT and
+            # the RU form are inferred. The upgrade code, the klnagent service and klnagent.exe decide before any name.
             'display_names': (
                 r'(?i)kaspersky security center.*\bnetwork agent\b',
                 r'(?i)\bnetwork agent\b.*kaspersky',
                 r"(?i)\bagent d.administration\b.*kaspersky",
                 r'(?i)\bagente de (red|administraci[oó]n)\b.*kaspersky',
-                r'(?i)\badministrationsagent\b.*kaspersky',
-                r'(?i)агент администрирования.*kaspersky',
+                r'(?i)kaspersky.*\b(administrations|netzwerk)agent\b|\b(administrations|netzwerk)agent\b.*kaspersky',
+                r'(?i)\bagente di rete\b.*kaspersky|kaspersky.*\bagente di rete\b',
+                r'(?i)\bnetwerkagent\b.*kaspersky|kaspersky.*\bnetwerkagent\b',
+                r'(?i)\bagente de rede\b.*kaspersky|kaspersky.*\bagente de rede\b',
+                r'(?i)агент администрирования.*kaspersky|kaspersky.*агент администрирования',
+                r'(?i)kaspersky security center\s*(\d+(\.\d+)*)?\s*网络代理',
+                r'(?i)kaspersky security center\s*(\d+(\.\d+)*)?\s*ネットワークエージェント',
             ),
+            'image_paths': (r'(?i)\\networkagent\\',),
             'exclude_display_names': (r'(?i)\bconsole\b',),
             # KLACDT_NAGENT_MSI_UPGRCODE [GH-idx 48344747848]
             'upgrade_codes': ('{B9518725-0B76-4793-A409-C6794442FB50}',),
@@ -332,8 +349,12 @@ PRODUCTS = (
                 '{C9EF800D-54AA-4F60-AB96-5A3966550F53}',
                 '{04CF7FBD-E56C-446D-8FC9-DD444BDBEE8E}',
             ),
-            # AVP [GH-idx 70233407126]; versioned AVP.KES* names and avpsus are inferred.
-            'services': (r'(?i)^avp(\.kes.*)?$', r'(?i)^avpsus$'),
+            # AVP [GH-idx 70233407126]; AVP.KES.14.1 and the updater avpsus.KES.14.1 [corpus: kes14_avp_stopped...].
+            'services': (r'(?i)^avp(\.kes.*)?$', r'(?i)^avpsus(\.kes.*)?$'),
+            'realtime_services': (r'(?i)^avp(\.kes.*)?$',),
+            # Driver services with the product suffix of newer builds: KLIF.KES-14-1 [GH-idx 71065198716].
+            'driver_suffixes': (r'(?i)\.kes[-.]\d',),
+            'image_paths': (r'(?i)\\kaspersky endpoint security',),
             'drivers': (),
             'processes': ('avp.exe', 'avpui.exe', 'avpsus.exe', 'kavtray.exe'),
             'install_paths': (
@@ -369,7 +390,8 @@ PRODUCTS = (
                 r'(?i)^kaspersky (security|anti-virus)\b.*\bwindows servers?\b',
                 r'(?i)^kaspersky embedded systems security\b',
             ),
-            'exclude_display_names': (r'(?i)\bconsole\b', r'(?i)\bkonsole\b'),
+            # The separately installed console is "... for Windows Server Administration Tools" [corpus: ksws11_with_admin_tools_and_agent].
+            'exclude_display_names': (r'(?i)\bconsole\b', r'(?i)\bkonsole\b', r'(?i)\badministration tools\b'),
             # KAVFS6, KAVFSEE 6, Fileserver 5 [GH-idx 48344747848]
             'upgrade_codes': (
                 '{30100296-AE0A-455D-874F-F4B417F578C3}',
@@ -379,6 +401,9 @@ PRODUCTS = (
             'product_codes': (),
             # [GH-idx 51857628934][GH-idx 55452101496][GH-idx 61302432969]
             'services': (r'(?i)^(kavfs|kavfsgt|kavfsslp|kavfsmui|kavfsrcn|kavfswh)$',),
+            # Kaspersky Security Service (KAVFS) [K: KSWS 11.0.1 146612]
+            'realtime_services': (r'(?i)^kavfs$',),
+            'image_paths': (r'(?i)\\kaspersky security for windows server\\', r'(?i)\\kaspersky embedded systems security\\'),
             'drivers': (),
             'processes': ('kavfs.exe', 'kavfswp.exe', 'kavfsgt.exe', 'kavfswh.exe', 'kavfsslp.exe',
                           'kavfsrcn.exe', 'kavtray.exe'),
@@ -410,6 +435,7 @@ PRODUCTS = (
             'processes': (),
             # [K41]
             'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Endpoint Agent',),
+            'image_paths': (r'(?i)\\kaspersky lab\\endpoint agent\\',),
             'data_paths': (),
             # msiexec /x {GUID} /quiet /norestart [G8]
             'uninstall': {'method': 'msi'},
@@ -442,6 +468,27 @@ PRODUCTS = (
             'match_priority': 85,
         },
     },
+    {
+        'id': 'ksws_console',
+        'name': 'Kaspersky Security for Windows Server Administration Tools',
+        'vendor': 'kaspersky',
+        'kind': 'console',
+        'removal_order': 90,
+        'windows': {
+            # Installed apart from KSWS [corpus: ksws11_with_admin_tools_and_agent]; an MSI like the server product.
+            'display_names': (r'(?i)^kaspersky (security|anti-virus)\b.*\bwindows servers?\b.*\b(administration tools|console)\b',),
+            'exclude_display_names': (),
+            'upgrade_codes': (),
+            'product_codes': (),
+            'services': (),
+            'drivers': (),
+            'processes': (),
+            'install_paths': (),
+            'data_paths': (),
+            'uninstall': {'method': 'msi'},
+            'match_priority': 65,
+        },
+    },
     # Consumer products: names per [K19][K43]; exact DisplayName strings inferred, so matched loosely.
     # Old workstation upgrade codes WKS5/WKS6/WKS4.6 and SOS6 [GH-idx 48344747848].
     {
@@ -465,6 +512,9 @@ PRODUCTS = (
             'processes': ('avp.exe', 'avpui.exe'),
             'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Anti-Virus',),
             'data_paths': (),
+            'realtime_services': (r'(?i)^avp\d+(\.\d+)*$',),
+            # The install folder in an image path (services, processes, Uninstall entries) [Antivirus Artifacts III].
+            'image_paths': (r'(?i)\\kaspersky anti-virus( \d+(\.\d+)*)?\\',),
             'owns_shared': True,
             'uninstall': {'method': 'msi'},
             'match_priority': 40,
@@ -486,6 +536,9 @@ PRODUCTS = (
             'processes': ('avp.exe', 'avpui.exe'),
             'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Internet Security',),
             'data_paths': (),
+            'realtime_services': (r'(?i)^avp\d+(\.\d+)*$',),
+            # The install folder in an image path (services, processes, Uninstall entries) [Antivirus Artifacts III].
+            'image_paths': (r'(?i)\\kaspersky internet security( \d+(\.\d+)*)?\\',),
             'owns_shared': True,
             'uninstall': {'method': 'msi'},
             'match_priority': 40,
@@ -508,6 +561,9 @@ PRODUCTS = (
             # [GH-idx 37727576658]
             'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Total Security',),
             'data_paths': (),
+            'realtime_services': (r'(?i)^avp\d+(\.\d+)*$',),
+            # The install folder in an image path (services, processes, Uninstall entries) [Antivirus Artifacts III].
+            'image_paths': (r'(?i)\\kaspersky total security( \d+(\.\d+)*)?\\',),
             'owns_shared': True,
             'uninstall': {'method': 'msi'},
             'match_priority': 40,
@@ -530,6 +586,9 @@ PRODUCTS = (
             'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Security Cloud',
                               '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Free'),
             'data_paths': (),
+            'realtime_services': (r'(?i)^avp\d+(\.\d+)*$',),
+            # The install folder in an image path (services, processes, Uninstall entries) [Antivirus Artifacts III].
+            'image_paths': (r'(?i)\\kaspersky (security cloud|free)( \d+(\.\d+)*)?\\',),
             'owns_shared': True,
             'uninstall': {'method': 'msi'},
             'match_priority': 40,
@@ -551,6 +610,9 @@ PRODUCTS = (
             'processes': ('avp.exe', 'avpui.exe'),
             'install_paths': ('%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Small Office Security',),
             'data_paths': (),
+            'realtime_services': (r'(?i)^avp\d+(\.\d+)*$',),
+            # The install folder in an image path (services, processes, Uninstall entries) [Antivirus Artifacts III].
+            'image_paths': (r'(?i)\\kaspersky small office security( \d+(\.\d+)*)?\\',),
             'owns_shared': True,
             'uninstall': {'method': 'msi'},
             'match_priority': 40,
@@ -563,7 +625,10 @@ PRODUCTS = (
         'kind': 'consumer',
         'removal_order': 40,
         'windows': {
-            'display_names': (r'(?i)^kaspersky (standard|plus|premium)\b',),
+            'display_names': (r'(?i)^kaspersky (basic|standard|plus|premium)\b',),
+            # Kaspersky for Windows 21.x builds suffix every driver K4W-21-<n> (KLIF.K4W-21-24, klids.K4W-21-25)
+            # [corpus: k4w21_*, kstandard_k4w21_26_arkmon: "Kaspersky Standard: K4W-21-26"].
+            'driver_suffixes': (r'(?i)k4w-21',),
             'exclude_display_names': (),
             'upgrade_codes': (),
             'product_codes': (),
@@ -574,6 +639,9 @@ PRODUCTS = (
                               '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Standard',
                               '%ProgramFiles(x86)%\\Kaspersky Lab\\Kaspersky Premium'),
             'data_paths': (),
+            'realtime_services': (r'(?i)^avp\d+(\.\d+)*$',),
+            # The install folder in an image path (services, processes, Uninstall entries) [Antivirus Artifacts III].
+            'image_paths': (r'(?i)\\kaspersky (basic|standard|plus|premium)( \d+(\.\d+)*)?\\',),
             'owns_shared': True,
             'uninstall': {'method': 'msi'},
             'match_priority': 40,
@@ -597,7 +665,8 @@ PRODUCTS = (
             # ksde / ksdeui: Secure Connection (inferred)
             'services': (r'(?i)^ksde\d*(\.\d+)*$',),
             'drivers': (),
-            'processes': ('ksde.exe', 'ksdeui.exe'),
+            'processes': ('ksde.exe', 'ksdeui.exe', 'kpm.exe'),
+            'image_paths': (r'(?i)\\kaspersky (vpn|secure connection|password manager|safe kids)( \d+(\.\d+)*)?\\',),
             'install_paths': (),
             'data_paths': (),
             'uninstall': {'method': 'msi'},

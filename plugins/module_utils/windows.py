@@ -176,8 +176,20 @@ def _entry_code(entry):
     return normalize_guid(entry.get('key'))
 
 
-def match_entry(entry, products, upgrade_of):
-    """Return the catalog product an Uninstall entry belongs to, or None."""
+_MSIEXEC_RE = re.compile(r'(?i)msiexec(\.exe)?"?\s+.*?/[xi]\s*"?(\{[0-9A-F-]{36}\})')
+
+
+def _text_hits(patterns, *texts):
+    return any(_search_any(patterns, t) for t in texts if t)
+
+
+def match_entry(entry, products, upgrade_of, msi_codes=()):
+    """Return the catalog product an Uninstall entry (or a SecurityCenter2 / MSI registration shaped
+    like one) belongs to, or None.
+
+    Order of trust: the MSI ProductCode, the UpgradeCode it is related to, the product folder in its
+    install location or uninstall string, the display name (any locale), the publisher (catch-all).
+    """
     code = _entry_code(entry)
     if code:
         for product in products:
@@ -192,6 +204,11 @@ def match_entry(entry, products, upgrade_of):
                     return product
     name = entry.get('display_name') or ''
     publisher = entry.get('publisher') or ''
+    located = [p for p in products
+               if _text_hits(p[PLATFORM].get('image_paths', ()), entry.get('install_location'),
+                             entry.get('uninstall_string'), entry.get('path'))]
+    if len(located) == 1:
+        return located[0]
     candidates = []
     for product in products:
         win = product[PLATFORM]
@@ -199,8 +216,22 @@ def match_entry(entry, products, upgrade_of):
         if hit and not _search_any(win.get('exclude_display_names', ()), name):
             candidates.append(product)
     if not candidates:
-        return None
+        return located[0] if located else None
     return max(candidates, key=lambda p: p[PLATFORM].get('match_priority', 50))
+
+
+def msi_evidence(entry, msi_codes=()):
+    """(is MSI, product code, why) of an Uninstall entry, in order of trust: the WindowsInstaller value,
+    an ``msiexec /x|/i {GUID}`` UninstallString, Windows Installer's own product list."""
+    code = _entry_code(entry)
+    if entry.get('windows_installer') in (1, True, '1') and code:
+        return True, code, 'WindowsInstaller'
+    match = _MSIEXEC_RE.search(entry.get('uninstall_string') or '')
+    if match:
+        return True, normalize_guid(match.group(2)), 'UninstallString'
+    if code and code in msi_codes:
+        return True, code, 'Windows Installer product list'
+    return False, code, None
 
 
 def _service_record(raw):
@@ -220,15 +251,34 @@ def _service_record(raw):
     }
 
 
-def _owner_of_service(name, products, installed_ids=()):
-    """The product a service belongs to; an installed one first when several claim the name
-    (``AVP21.3`` fits every consumer product)."""
-    claims = [p for p in products
-              if _search_any(p[PLATFORM].get('services', ()), name) or _search_any(p[PLATFORM].get('drivers', ()), name)]
-    for product in claims:
-        if product['id'] in installed_ids:
-            return product
-    return claims[0] if claims else None
+def _claims(product, svc):
+    win = product[PLATFORM]
+    return (_search_any(win.get('services', ()), svc['name']) or _search_any(win.get('drivers', ()), svc['name'])
+            or _search_any(win.get('driver_suffixes', ()), svc['name']))
+
+
+def _owner_of_service(svc, products, established=()):
+    """The product a service or driver belongs to: the product folder in its image path, the product
+    suffix of its name (KLIF.KES-14-1, klids.K4W-21-25), its display name, then its name (an
+    established product first: ``AVP21.3`` fits every consumer product)."""
+    if isinstance(svc, str):
+        svc = {'name': svc}
+    located = [p for p in products if _text_hits(p[PLATFORM].get('image_paths', ()), svc.get('image_path'))]
+    if len(located) == 1:
+        return located[0]
+    suffixed = [p for p in products if _search_any(p[PLATFORM].get('driver_suffixes', ()), svc['name'] or '')]
+    if suffixed:
+        return suffixed[0]
+    claims = [p for p in products if _claims(p, svc)]
+    named = [p for p in claims if _search_any(p[PLATFORM].get('display_names', ()), svc.get('display_name') or '')
+             and not _search_any(p[PLATFORM].get('exclude_display_names', ()), svc.get('display_name') or '')]
+    for group in (named, claims):
+        for product in group:
+            if product['id'] in established:
+                return product
+        if group:
+            return group[0]
+    return None
 
 
 def _path_owner(template, products):
@@ -294,19 +344,25 @@ def encryption_evidence(raw, vendor='kaspersky'):
     return {'detected': bool(evidence), 'evidence': evidence}
 
 
-def classify(raw, vendor='kaspersky', assume_removed=()):
-    """Classify the collector's output into the kaspersky_info result.
+def vendor_service_patterns(vendor='kaspersky'):
+    """Every service and driver name pattern of the vendor (products and vendor-wide drivers)."""
+    patterns = list(catalog.VENDORS[vendor].get('windows_drivers', ()))
+    for product in _windows_products(vendor):
+        win = product[PLATFORM]
+        patterns.extend(win.get('services', ()))
+        patterns.extend(win.get('drivers', ()))
+    return patterns
 
-    ``assume_removed`` lists product ids to treat as already uninstalled: used to predict
-    the residue a removal leaves (the uninstaller takes its own services, drivers and
-    filters; vendor-wide traces stay when nothing of the vendor remains installed).
-    """
-    from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_defender
 
-    vendor_data = catalog.VENDORS[vendor]
-    products = _windows_products(vendor)
-    assume_removed = set(assume_removed or ())
+def _is_vendor_service(raw_svc, vendor_data, service_rx):
+    """Re-check a service the collector returned: its name is the vendor's, or its display name or
+    image path names the vendor. Anything else (another vendor's agent) is ignored."""
+    return (_search_any(service_rx, raw_svc.get('name') or '')
+            or bool(re.search(vendor_data['windows_display_name'], raw_svc.get('display_name') or ''))
+            or bool(re.search(vendor_data['windows_image_path'], raw_svc.get('image_path') or '')))
 
+
+def _unpacked_upgrades(raw):
     upgrade_of = {}
     for packed_upgrade, packed_products in (raw.get('upgrade_codes') or {}).items():
         try:
@@ -318,6 +374,46 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
                 upgrade_of[unpack_guid(packed)] = upgrade
             except ValueError:
                 continue
+    return upgrade_of
+
+
+def _msi_registrations(raw):
+    out = []
+    for msi in raw.get('msi_products') or ():
+        try:
+            code = unpack_guid(msi.get('packed_code'))
+        except ValueError:
+            continue
+        out.append(dict(msi, product_code=code))
+    return out
+
+
+def classify(raw, vendor='kaspersky', assume_removed=()):
+    """Classify the collector's output into the kaspersky_info result.
+
+    Every signal counts: Uninstall entries, Windows Installer's own registrations, services and
+    drivers (name, display name, image path, state), device-class filters, running processes,
+    SecurityCenter2 products, folders. A product is ``installed`` when anything of it is active
+    (a running service, a loaded driver, a running process, an enabled SecurityCenter2 entry) or
+    registered as installed (an Uninstall entry or a Windows Installer registration); ``residue``
+    when traces are left and nothing of it runs or registers it. Attribution: product or upgrade
+    code first, then the product folder in an image path and the display name, then the name.
+
+    ``assume_removed`` lists product ids to treat as already uninstalled: used to predict the
+    residue a removal leaves (the uninstaller takes its own services, drivers and filters;
+    vendor-wide traces stay when nothing of the vendor remains installed).
+    """
+    from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_defender
+
+    vendor_data = catalog.VENDORS[vendor]
+    products = _windows_products(vendor)
+    by_id = {p['id']: p for p in products}
+    assume_removed = set(assume_removed or ())
+    upgrade_of = _unpacked_upgrades(raw)
+    registrations = _msi_registrations(raw)
+    msi_codes = {r['product_code'] for r in registrations}
+    vendor_rx = vendor_data['windows_display_name']
+    service_rx = vendor_service_patterns(vendor)
 
     # --- Uninstall entries -> products
     entries_by_product = {}
@@ -328,35 +424,64 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
             continue
         seen.add(identity)
         product = match_entry(entry, products, upgrade_of)
-        if product is None:
+        if product is not None:
+            entries_by_product.setdefault(product['id'], []).append(entry)
+    uninstall_codes = set()
+    for entries in entries_by_product.values():
+        for entry in entries:
+            uninstall_codes.add(msi_evidence(entry, msi_codes)[1])
+
+    # --- Windows Installer registrations without an Uninstall entry (hidden or broken entry)
+    registered_by_product = {}
+    for msi in registrations:
+        if msi['product_code'] in uninstall_codes:
             continue
-        entries_by_product.setdefault(product['id'], []).append(entry)
+        product = match_entry({'key': msi['product_code'], 'display_name': msi.get('product_name')}, products, upgrade_of)
+        if product is not None and product['id'] != 'kaspersky_other':
+            registered_by_product.setdefault(product['id'], []).append(msi)
 
-    uninstall_codes = {_entry_code(e) for e in raw.get('uninstall') or () if _entry_code(e)}
-    installed_ids = [p['id'] for p in products if p['id'] in entries_by_product and p['id'] not in assume_removed]
-    installed_products = [p for p in products if p['id'] in installed_ids]
-    shared_owner = next((p for p in sorted(installed_products, key=lambda p: p.get('removal_order') or 999)
-                         if p[PLATFORM].get('owns_shared')), None)
-    vendor_installed = bool(installed_ids)
-    removed_shared_owner = any(catalog.get_product(pid)[PLATFORM].get('owns_shared')
-                               for pid in assume_removed if pid in entries_by_product)
+    # --- SecurityCenter2
+    security_center = []
+    sc_by_product = {}
+    for item in raw.get('security_center') or ():
+        enabled, up_to_date = security_center_state(item.get('product_state'))
+        record = {
+            'display_name': item.get('display_name'),
+            'product_state': item.get('product_state'),
+            'enabled': enabled,
+            'up_to_date': up_to_date,
+            'path': item.get('path'),
+            'instance_guid': item.get('instance_guid'),
+            'vendor': bool(re.search(vendor_rx, item.get('display_name') or '')),
+        }
+        security_center.append(record)
+        if record['vendor'] and enabled:
+            product = match_entry({'display_name': record['display_name'], 'path': record['path']}, products, {})
+            if product is not None:
+                sc_by_product.setdefault(product['id'], []).append(record)
 
-    # --- services and drivers
+    established = set(entries_by_product) | set(registered_by_product) | set(sc_by_product)
+
+    # --- services and drivers (re-checked: other vendors' agents are ignored)
     services_by_product = {}
     vendor_drivers = []
     unowned_services = []
     shared_driver_rx = vendor_data.get('windows_drivers', ())
     for raw_svc in raw.get('services') or ():
+        if not _is_vendor_service(raw_svc, vendor_data, service_rx):
+            continue
         svc = _service_record(raw_svc)
-        owner = _owner_of_service(svc['name'], products, installed_ids)
+        owner = _owner_of_service(svc, products, established)
         if owner is not None:
             services_by_product.setdefault(owner['id'], []).append(svc)
+            if svc['active']:
+                established.add(owner['id'])
         elif _search_any(shared_driver_rx, svc['name']):
             vendor_drivers.append(svc)
         else:
             unowned_services.append(svc)
 
-    # --- processes
+    # --- processes: the product already established first, then the folder of the image, then the name
     processes_by_product = {}
     unowned_processes = []
     for proc in raw.get('processes') or ():
@@ -365,13 +490,15 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
             image += '.exe'
         record = {'pid': proc.get('pid'), 'name': image, 'path': proc.get('path')}
         listing = [p for p in products if image in {x.lower() for x in p[PLATFORM].get('processes', ())}]
-        owner = next((p for p in listing if p['id'] in installed_ids), None)
-        if owner is None and listing:
-            owner = next((p for p in listing if services_by_product.get(p['id'])), listing[0])
+        if not listing:
+            continue
+        owner = next((p for p in listing if p['id'] in established), None)
         if owner is None:
-            unowned_processes.append(record)
-        else:
-            processes_by_product.setdefault(owner['id'], []).append(record)
+            owner = next((p for p in listing if _text_hits(p[PLATFORM].get('image_paths', ()), record['path'])), None)
+        if owner is None:
+            owner = next((p for p in listing if services_by_product.get(p['id'])), listing[0])
+        processes_by_product.setdefault(owner['id'], []).append(record)
+        established.add(owner['id'])
 
     # --- paths
     paths_by_product = {}
@@ -383,53 +510,113 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
         else:
             paths_by_product.setdefault(owner['id'], []).append(item['path'])
 
+    filters = _filter_hits(raw.get('filters') or (), vendor_data.get('windows_filter_drivers'))
+    filter_owner = {}
+    for hit in filters:
+        owner = next((p for p in products if _search_any(p[PLATFORM].get('driver_suffixes', ()), hit['name'])), None)
+        if owner is not None:
+            filter_owner.setdefault(owner['id'], []).append(hit)
+
+    # Vendor-wide drivers that run while no product claims them: an unknown Kaspersky product runs.
+    shared_active = [s for s in vendor_drivers if s['active']]
+
+    def state_of(pid):
+        svcs = services_by_product.get(pid, [])
+        active = (any(s['active'] for s in svcs) or processes_by_product.get(pid) or sc_by_product.get(pid)
+                  or any(_filter_driver_active(h, svcs) for h in filter_owner.get(pid, ())))
+        registered = entries_by_product.get(pid) or registered_by_product.get(pid)
+        if active or registered:
+            return 'installed'
+        if svcs or paths_by_product.get(pid) or filter_owner.get(pid):
+            return 'residue'
+        return None
+
+    states = {p['id']: state_of(p['id']) for p in products}
+    installed_ids = [pid for pid, st in states.items() if st == 'installed' and pid not in assume_removed]
+    if shared_active and not any(by_id[pid][PLATFORM].get('owns_shared') for pid in installed_ids) \
+            and not any(by_id[pid][PLATFORM].get('owns_shared') for pid in assume_removed if states.get(pid) == 'installed'):
+        states['kaspersky_other'] = 'installed'
+        installed_ids.append('kaspersky_other')
+    installed_products = [p for p in products if p['id'] in installed_ids]
+    shared_owner = next((p for p in sorted(installed_products, key=lambda p: p.get('removal_order') or 999)
+                         if p[PLATFORM].get('owns_shared')), None)
+    if shared_owner is None and 'kaspersky_other' in installed_ids and shared_active:
+        shared_owner = by_id['kaspersky_other']
+    vendor_installed = bool(installed_ids)
+    removed_shared_owner = any(by_id[pid][PLATFORM].get('owns_shared')
+                               for pid in assume_removed if states.get(pid) == 'installed')
+
     # --- products
     result_products = []
     leftovers = []
     for product in products:
         pid = product['id']
-        if pid in assume_removed:
+        if pid in assume_removed or not states.get(pid):
             continue
+        state = states[pid]
         win = product[PLATFORM]
         entries = entries_by_product.get(pid, [])
         svcs = services_by_product.get(pid, [])
         procs = processes_by_product.get(pid, [])
         paths = paths_by_product.get(pid, [])
-        if entries:
-            state = 'installed'
-        elif svcs or procs or paths:
-            state = 'residue'
-        else:
-            continue
-        msi_entries = [e for e in entries if _entry_code(e) and e.get('windows_installer') in (1, True)]
-        primary = (msi_entries or entries or [{}])[0]
-        packages = [{
-            'name': e.get('display_name'),
-            'version': e.get('display_version'),
-            'manager': 'msi' if (_entry_code(e) and e.get('windows_installer') in (1, True)) else 'exe',
-            'product_code': _entry_code(e),
-            'upgrade_code': upgrade_of.get(_entry_code(e)),
-            'publisher': e.get('publisher'),
-            'view': e.get('view'),
-            'system_component': bool(e.get('system_component')),
-        } for e in entries]
+        packages = []
+        for e in entries:
+            is_msi, code, why = msi_evidence(e, msi_codes)
+            packages.append({
+                'name': e.get('display_name'),
+                'version': e.get('display_version'),
+                'manager': 'msi' if is_msi else 'exe',
+                'product_code': code,
+                'msi_evidence': why,
+                'upgrade_code': upgrade_of.get(code),
+                'publisher': e.get('publisher'),
+                'view': e.get('view'),
+                'system_component': bool(e.get('system_component')),
+                'uninstall_string': e.get('uninstall_string'),
+            })
+        for msi in registered_by_product.get(pid, []):
+            packages.append({
+                'name': msi.get('product_name'), 'version': None, 'manager': 'msi',
+                'product_code': msi['product_code'], 'msi_evidence': 'Windows Installer product list',
+                'upgrade_code': upgrade_of.get(msi['product_code']), 'publisher': None, 'view': None,
+                'system_component': True, 'uninstall_string': None,
+            })
+        msi_packages = [k for k in packages if k['manager'] == 'msi' and k['product_code']]
+        primary = next((e for e in entries if msi_evidence(e, msi_codes)[0]), entries[0] if entries else {})
         drivers = [s['name'] for s in svcs if s['driver']]
+        driver_states = {s['name']: s['state'] for s in svcs if s['driver']}
         if shared_owner is not None and pid == shared_owner['id']:
             drivers.extend(s['name'] for s in vendor_drivers)
+            driver_states.update((s['name'], s['state']) for s in vendor_drivers)
+        signals = []
+        if entries:
+            signals.append('uninstall entry')
+        if registered_by_product.get(pid):
+            signals.append('windows installer registration')
+        if any(s['active'] for s in svcs):
+            signals.append('running service or driver')
+        if procs:
+            signals.append('running process')
+        if sc_by_product.get(pid):
+            signals.append('security center')
+        version = primary.get('display_version') if primary else None
         entry = dict(catalog.entry_header(product, state), **{
-            'version': primary.get('display_version'),
+            'version': version,
             'packages': packages,
             'services': [s for s in svcs if not s['driver']],
             'processes': procs,
             'paths': paths,
+            'signals': signals,
             'windows': {
-                'display_name': primary.get('display_name'),
-                'product_code': _entry_code(primary) if primary else None,
-                'upgrade_code': upgrade_of.get(_entry_code(primary)) if primary else None,
-                'uninstall_string': primary.get('uninstall_string'),
-                'install_location': primary.get('install_location'),
-                'windows_installer': bool(msi_entries),
+                'display_name': (primary.get('display_name') if primary else None)
+                or next((r['display_name'] for r in sc_by_product.get(pid, [])), None),
+                'product_code': msi_packages[0]['product_code'] if msi_packages else (_entry_code(primary) if primary else None),
+                'upgrade_code': msi_packages[0]['upgrade_code'] if msi_packages else None,
+                'uninstall_string': primary.get('uninstall_string') if primary else None,
+                'install_location': primary.get('install_location') if primary else None,
+                'windows_installer': bool(msi_packages),
                 'drivers': drivers,
+                'driver_states': driver_states,
                 'uninstall_method': (win.get('uninstall') or {}).get('method'),
                 'password_option': (win.get('uninstall') or {}).get('password_option'),
             },
@@ -439,36 +626,20 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
                 leftovers.append(_service_leftover(svc, pid))
             for path in paths:
                 leftovers.append({'type': 'path', 'path': path, 'product': pid})
-            for proc in procs:
-                leftovers.append({'type': 'process', 'name': proc['name'], 'pid': proc['pid'],
-                                  'path': proc['path'], 'product': pid})
         result_products.append(entry)
 
     # --- vendor-wide traces: owned while an owning product is installed (or being removed by
     # its uninstaller); leftovers otherwise.
     shared_taken = shared_owner is not None or removed_shared_owner
-    filters = _filter_hits(raw.get('filters') or (), vendor_data.get('windows_filter_drivers'))
     certificates = [c for c in raw.get('certificates') or ()
                     if _cert_matches(c, vendor_data.get('windows_certificates'))]
-    security_center = []
-    vendor_rx = vendor_data['windows_display_name']
-    for item in raw.get('security_center') or ():
-        enabled, up_to_date = security_center_state(item.get('product_state'))
-        security_center.append({
-            'display_name': item.get('display_name'),
-            'product_state': item.get('product_state'),
-            'enabled': enabled,
-            'up_to_date': up_to_date,
-            'path': item.get('path'),
-            'instance_guid': item.get('instance_guid'),
-            'vendor': bool(re.search(vendor_rx, item.get('display_name') or '')),
-        })
-
+    owned_filters = {id(h) for hits in filter_owner.values() for h in hits}
     if not shared_taken:
         for svc in vendor_drivers:
             leftovers.append(_service_leftover(svc, None))
         for hit in filters:
-            leftovers.append(hit)
+            if id(hit) not in owned_filters or not vendor_installed:
+                leftovers.append(hit)
     if shared_owner is not None:
         shared_entry = next(p for p in result_products if p['id'] == shared_owner['id'])
         shared_entry['windows']['filters'] = [h['name'] for h in filters]
@@ -492,17 +663,33 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
             leftovers.append({'type': 'registry', 'path': key, 'product': None})
         for path in vendor_paths:
             leftovers.append({'type': 'path', 'path': path, 'product': None})
-        for msi in raw.get('msi_products') or ():
-            try:
-                code = unpack_guid(msi.get('packed_code'))
-            except ValueError:
-                continue
-            if code not in uninstall_codes and code not in _codes_of(assume_removed, entries_by_product):
+        removed_codes = _codes_of(assume_removed, entries_by_product) | {
+            m['product_code'] for pid in assume_removed for m in registered_by_product.get(pid, ())}
+        for msi in registrations:
+            code = msi['product_code']
+            if code not in uninstall_codes and code not in removed_codes:
                 leftovers.append({'type': 'msi_registration', 'product_code': code,
                                   'name': msi.get('product_name'), 'product': None})
 
     result_products.sort(key=lambda p: (p['removal_order'] if p['removal_order'] is not None else 999, p['id']))
     installed, residue, verdict = catalog.verdict(result_products, leftovers)
+    realtime_rx = vendor_data.get('windows_realtime_drivers')
+    realtime = []
+    for entry in result_products:
+        if entry['state'] != 'installed' or entry['kind'] not in ('endpoint', 'fileserver', 'consumer', 'other'):
+            continue
+        win = by_id[entry['id']][PLATFORM]
+        svcs = services_by_product.get(entry['id'], [])
+        if any(s['active'] and _search_any(win.get('realtime_services', ()), s['name']) for s in svcs):
+            realtime.append('%s: real-time service running' % entry['id'])
+        elif any(p['name'] in ('avp.exe', 'kavfs.exe') for p in entry['processes']):
+            realtime.append('%s: protection process running' % entry['id'])
+        elif any(r['enabled'] for r in sc_by_product.get(entry['id'], ())):
+            realtime.append('%s: SecurityCenter2 reports real-time protection on' % entry['id'])
+    for svc in [s for sv in services_by_product.values() for s in sv] + vendor_drivers:
+        if svc['active'] and realtime_rx and re.search(realtime_rx, svc['name'] or '') \
+                and any(p['state'] == 'installed' for p in result_products):
+            realtime.append('file-system interceptor %s loaded' % svc['name'])
 
     defender = windows_defender.normalize(raw.get('defender'), raw.get('os'))
     return {
@@ -515,10 +702,8 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
         'products': result_products,
         'leftovers': leftovers,
         'admin_server': None,
-        'realtime_protection_active': any(
-            p['state'] == 'installed' and p['kind'] in ('endpoint', 'fileserver', 'consumer') and
-            (p['processes'] or any(s.get('active') for s in p['services']))
-            for p in result_products),
+        'realtime_protection_active': bool(realtime),
+        'realtime_evidence': realtime,
         'windows': {
             'os': _os_info(raw.get('os')),
             'defender': defender,
@@ -528,6 +713,10 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
             'collected_at': raw.get('collected_at'),
         },
     }
+
+
+def _filter_driver_active(hit, services):
+    return any(s['active'] and (s['name'] or '').lower() == (hit['name'] or '').lower() for s in services)
 
 
 def _codes_of(product_ids, entries_by_product):

@@ -265,11 +265,57 @@ def select_products(info, products=None, exclude=(), force=False):
     for entry in chosen:
         msi = [pkg for pkg in entry['packages'] if pkg['manager'] == 'msi' and pkg['product_code']]
         if not msi:
-            raise PlanError('%s (%s) has no Windows Installer registration, so it has no silent uninstall; '
-                            'remove it with a Kaspersky Security Center remote-uninstall task or kavremover, '
-                            'or exclude it' % (entry['id'], entry['name']))
+            raise PlanError(no_silent_uninstall(entry))
     chosen.sort(key=lambda e: (e['removal_order'], e['id']))
     return chosen, warnings
+
+
+def no_silent_uninstall(entry):
+    """Why a product without any Windows Installer registration is refused, and what to do instead.
+
+    MSI is decided from the WindowsInstaller value, an ``msiexec /x|/i {GUID}`` UninstallString and
+    Windows Installer's own product list (windows.msi_evidence); none of them named a product code.
+    Consumer products: their uninstaller (``avpui.exe /uninstall``) is interactive and no silent
+    switch is documented; kavremover asks the user to validate its input [GH-idx 37727576658][K45].
+    """
+    shown = [p.get('uninstall_string') for p in entry.get('packages') or () if p.get('uninstall_string')]
+    if entry.get('kind') == 'consumer':
+        how = ('its own uninstaller is interactive (%s; "avpui.exe /uninstall" has no documented silent switch) and '
+               'kavremover asks the user to confirm: remove it by hand (Safe Mode + kavremover when the password is '
+               'lost, KLAPR) and reboot, or exclude it' % ('; '.join(shown) if shown else 'no UninstallString read'))
+    else:
+        how = ('remove it with a Kaspersky Security Center remote-uninstall task or kavremover, or exclude it'
+               + ('; registered uninstaller: %s' % '; '.join(shown) if shown else ''))
+    return ('%s (%s) has no Windows Installer registration (no WindowsInstaller value, no msiexec UninstallString, '
+            'not in the Windows Installer product list), so it has no silent uninstall; %s' % (entry['id'], entry['name'], how))
+
+
+def vendor_activity(info):
+    """What of the vendor is active right now: running services, loaded drivers, running processes.
+
+    Residue clean-up refuses to delete anything while this list is not empty (a product that still
+    runs, an agent that was kept, a driver that waits for the reboot)."""
+    active = []
+    for product in info.get('products') or ():
+        for svc in product.get('services') or ():
+            if svc.get('active'):
+                active.append('service %s (%s)' % (svc['name'], product['id']))
+        for name, state in ((product.get('windows') or {}).get('driver_states') or {}).items():
+            if state in ('running', 'start_pending', 'startpending'):
+                active.append('driver %s (%s)' % (name, product['id']))
+        for proc in product.get('processes') or ():
+            active.append('process %s pid %s (%s)' % (proc['name'], proc.get('pid'), product['id']))
+    for item in info.get('leftovers') or ():
+        if item['type'] in ('service', 'driver') and item.get('active'):
+            active.append('%s %s' % (item['type'], item['name']))
+        elif item['type'] == 'process':
+            active.append('process %s pid %s' % (item['name'], item.get('pid')))
+    return active
+
+
+def reboot_after(entry):
+    """Kaspersky home products finish their removal at the next reboot [K44]."""
+    return entry.get('kind') == 'consumer'
 
 
 def plan_uninstall(info, params):
@@ -329,6 +375,14 @@ def plan_residue(info, raw, vendor='kaspersky'):
     Returns ``(steps, module_args, skipped)``.
     """
     vendor_data = catalog.VENDORS[vendor]
+    active = vendor_activity(info)
+    if active:
+        # Nothing is deleted while anything of the vendor runs: a folder or key of a running product is
+        # not residue, and a loaded driver keeps its files until the reboot.
+        return [], {}, [{'item': {'type': 'vendor', 'name': ', '.join(active[:5])},
+                         'reason': 'residue clean-up refused: %s of the vendor is still active (%s); '
+                                   'it waits until nothing of the vendor runs (after the uninstallers and a reboot)'
+                                   % ('something' if not active else '%d item(s)' % len(active), '; '.join(active[:5]))}]
     service_rx = windows.combine(
         [rx for p in catalog.products(windows.PLATFORM, vendor)
          for rx in tuple(p['windows'].get('services', ())) + tuple(p['windows'].get('drivers', ()))]

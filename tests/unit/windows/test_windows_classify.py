@@ -262,7 +262,8 @@ def test_collector_args_come_from_the_catalog():
 
 def test_every_windows_product_footprint_is_well_formed():
     keys = {'display_names', 'exclude_display_names', 'publishers', 'upgrade_codes', 'product_codes', 'services',
-            'drivers', 'processes', 'install_paths', 'data_paths', 'owns_shared', 'uninstall', 'match_priority'}
+            'drivers', 'processes', 'install_paths', 'data_paths', 'owns_shared', 'uninstall', 'match_priority',
+            'realtime_services', 'driver_suffixes', 'image_paths'}
     for product in catalog.products('windows'):
         win = product['windows']
         assert set(win) <= keys, product['id']

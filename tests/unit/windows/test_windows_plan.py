@@ -125,9 +125,17 @@ def test_server_refuses_and_keeps_its_agent():
 def test_product_without_windows_installer_is_refused():
     raw = load('consumer_kts')
     raw['uninstall'] = [e for e in raw['uninstall'] if e['key'].startswith('InstallWIX_') or 'VPN' in e['display_name']]
+    # with Windows Installer's own product list the hidden MSI is still found ...
     info = w.classify(raw)
-    with pytest.raises(wu.PlanError, match='kts .* no Windows Installer registration'):
+    kts = next(p for p in info['products'] if p['id'] == 'kts')
+    assert [(k['product_code'], k['msi_evidence']) for k in kts['packages'] if k['manager'] == 'msi'] == [
+        ('{02B4C2D5-97A7-4A5B-B9A5-9E0BCA7C1A61}', 'Windows Installer product list')]
+    # ... without it there is no silent uninstall: the interactive uninstaller is named, nothing is run
+    raw['msi_products'] = [m for m in raw['msi_products'] if 'Total' not in (m.get('product_name') or '')]
+    info = w.classify(raw)
+    with pytest.raises(wu.PlanError, match='kts .* no Windows Installer registration .* interactive') as err:
         wu.plan_uninstall(info, params())
+    assert 'InstallWIX_' not in str(err.value) or 'avpui.exe /uninstall' in str(err.value)
     steps, _c, _w = wu.plan_uninstall(info, params(exclude=['kts']))
     assert [s['product'] for s in steps] == ['kaspersky_addons']
 
@@ -220,15 +228,36 @@ def test_residue_plan_never_touches_foreign_items():
         assert all(re.match(r'(?i)^kl', name) for name in entry['remove'])
 
 
-def test_running_services_wait_for_reboot():
+def test_residue_clean_up_refuses_while_a_driver_of_the_vendor_runs():
     raw = load('residue_only')
+    assert wu.plan_residue(w.classify(raw), raw)[1]['paths']  # the folders would go ...
     for svc in raw['services']:
         if svc['name'] == 'klif':
             svc['state'] = 'Running'
     info = w.classify(raw)
-    _steps, args, skipped = wu.plan_residue(info, raw)
-    assert 'klif' not in args['services']
-    assert any(s['item'].get('name') == 'klif' and 'reboot' in s['reason'] for s in skipped)
+    # ... but a loaded Kaspersky driver means something of the vendor is still there
+    assert info['verdict'] == 'installed' and info['installed'] == ['kaspersky_other']
+    assert info['realtime_protection_active'] is True
+    steps, args, skipped = wu.plan_residue(info, raw)
+    assert steps == [] and args == {}
+    assert 'refused' in skipped[0]['reason'] and 'driver klif' in skipped[0]['reason']
+
+
+@pytest.mark.parametrize('what', ['service', 'process', 'leftover_driver'])
+def test_residue_clean_up_refuses_while_anything_of_the_vendor_is_active(what):
+    """The issue's case: services and drivers run but no Uninstall entry; folders must not go."""
+    raw = load('residue_only')
+    if what == 'service':
+        next(s for s in raw['services'] if s['name'] == 'AVP')['state'] = 'Running'
+    elif what == 'process':
+        raw['processes'] = [{'name': 'avp', 'pid': 4100, 'path': 'C:\\Program Files (x86)\\Kaspersky Lab\\avp.exe'}]
+    info = w.classify(raw)
+    if what == 'leftover_driver':
+        info = copy.deepcopy(info)
+        info['leftovers'].append({'type': 'driver', 'name': 'klflt', 'active': True, 'product': None})
+    assert wu.vendor_activity(info)
+    steps, args, skipped = wu.plan_residue(info, raw)
+    assert steps == [] and args == {} and 'refused' in skipped[0]['reason']
 
 
 def test_no_residue_while_a_product_is_installed():
