@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.phaseout.antivirus.plugins.module_utils import report
+from ansible_collections.phaseout.antivirus.plugins.module_utils import dashboard, report
 
 
 def _atomic_write(path, text):
@@ -66,6 +66,10 @@ class ActionModule(ActionBase):
             raw = _plain(raw) if raw is not None else None
             records.append(report.build_record(host, phase, raw, timestamp))
 
+        waves = dashboard.waves_from_groups(task_vars.get('groups'))
+        for record in records:  # the rollout wave, so the dashboard can merge waves and AWX job slices
+            if waves.get(record['host']):
+                record['wave'] = waves[record['host']]
         summary = report.summarize(phase, records, timestamp, check_mode=self._task.check_mode)
         base = os.path.join(os.path.expanduser(dest), phase)
         try:
@@ -79,6 +83,10 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('fleet_report: cannot write the report under %s: %s; '
                                     'set a writable artifacts directory' % (base, exc))
 
+        try:  # the fleet dashboard next to the reports (docs/dashboard.md), never at the cost of the report
+            result['dashboard'] = dashboard.write_dashboard(os.path.expanduser(dest), waves=waves)
+        except Exception as exc:  # noqa: BLE001
+            self._display.warning('fleet_report: the dashboard was not written: %s' % exc)
         result.update(
             changed=False,
             summary=summary,
