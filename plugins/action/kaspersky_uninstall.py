@@ -33,8 +33,16 @@ ARGUMENT_SPEC = {
     'activate': {'type': 'dict', 'options': {
         'command': {'type': 'list', 'elements': 'str', 'required': True},
         'check': {'type': 'list', 'elements': 'str'},
+        'persist': {'type': 'list', 'elements': 'str'},
+        'deactivate': {'type': 'list', 'elements': 'str'},
         'timeout': {'type': 'int', 'default': 60},
     }},
+    'journal': {'type': 'dict', 'options': {
+        'run_id': {'type': 'str', 'required': True},
+        'provider': {'type': 'str', 'required': True},
+    }},
+    'command_timeout': {'type': 'int', 'default': 600},
+    'lock_timeout': {'type': 'int', 'default': 300},
     # Windows only.
     'kes_login': {'type': 'str', 'default': 'KLAdmin'},
     'kes_password': {'type': 'str', 'no_log': True},
@@ -67,14 +75,29 @@ class ActionModule(LinuxOrWindowsAction):
 
     @contextlib.contextmanager
     def _secret_call(self, secret):
-        """Run a call with _ansible_no_log so the host's event log never records its arguments."""
+        """Run a call with no_log everywhere it is read, set before the call starts.
+
+        The task's no_log becomes the module's _ansible_no_log (the host's event log does not record
+        its arguments); the play context's no_log is what the connection plugins read when they log
+        a command's output at -vvvvv (winrm's "WINRM RESULT ... out ..."; win_package echoes the
+        msiexec command line with KLPASSWD when msiexec fails). The play context was built from the
+        task before this action ran, so it is set here too, on the action's and the connection's.
+        """
+        if not secret:
+            yield
+            return
+        contexts = [c for c in (self._play_context, getattr(self._connection, '_play_context', None)) if c is not None]
+        saved = [(c, c.no_log) for c in {id(c): c for c in contexts}.values()]
         previous = self._task.no_log
-        if secret:
-            self._task.no_log = True
+        self._task.no_log = True
+        for context, _old in saved:
+            context.no_log = True
         try:
             yield
         finally:
             self._task.no_log = previous
+            for context, old in saved:
+                context.no_log = old
 
     def _remote(self, module_name, module_args, task_vars, secrets, secret=False):
         with self._secret_call(secret):
@@ -143,6 +166,8 @@ class ActionModule(LinuxOrWindowsAction):
                 removed.append(step['product'])
             if outcome['reboot_required']:
                 reasons.append('%s: msiexec rc %s' % (step['product'], outcome['rc']))
+            elif outcome['outcome'] == 'removed' and step.get('reboot_after'):
+                reasons.append('%s: Kaspersky home products finish their removal at the next reboot' % step['product'])
             if outcome['outcome'] in ('password_rejected', 'error'):
                 failure, failed_step = outcome['msg'], done
                 for key in ('stdout', 'stderr'):
@@ -159,10 +184,15 @@ class ActionModule(LinuxOrWindowsAction):
             if reasons:
                 warnings.append('residue clean-up waits for the reboot: run the removal again once the host '
                                 'has restarted')
-                residue_args = {}
+                residue_args, residue_steps = {}, []
             elif executed:
                 residue_steps, residue_args, skipped = wu.plan_residue(state, state_raw, vendor)
                 warnings.extend(_skipped_warnings(skipped))
+            logs = sorted({s['log_path'] for s in executed if s.get('log_path') and s.get('outcome') in ('removed', 'reboot')})
+            if logs:
+                # msiexec logs may hold property values: removed once the uninstallers succeeded.
+                residue_args = dict(residue_args, logs=logs)
+            only_logs = set(residue_args) == {'logs'}
             if residue_args:
                 residue_args.update(_guards(vendor))
                 res = self._remote(windows.RESIDUE_MODULE, residue_args, task_vars, secrets)
@@ -174,8 +204,9 @@ class ActionModule(LinuxOrWindowsAction):
                 if res.get('failed'):
                     failure = 'residue clean-up failed: %s' % res.get('msg', 'no message')
                     failed_step = {'action': 'residue', 'errors': res.get('errors') or []}
-                state_raw = self._collect(task_vars, vendor, secrets)
-                state = windows.classify(state_raw, vendor=vendor)
+                if not only_logs:
+                    state_raw = self._collect(task_vars, vendor, secrets)
+                    state = windows.classify(state_raw, vendor=vendor)
 
         after = state
         for lo in after.get('leftovers') or ():
@@ -214,7 +245,11 @@ def _guards(vendor):
     services = [rx for p in catalog.products(windows.PLATFORM, vendor)
                 for rx in tuple(p['windows'].get('services', ())) + tuple(p['windows'].get('drivers', ()))]
     services.extend(vendor_data.get('windows_drivers', ()))
+    processes = sorted({p.lower()[:-4] if p.lower().endswith('.exe') else p.lower()
+                        for product in catalog.products(windows.PLATFORM, vendor)
+                        for p in product['windows'].get('processes', ())})
     return {
+        'process_names': processes,
         'service_pattern': windows.combine(services),
         'filter_pattern': vendor_data['windows_filter_drivers'],
         'certificate_pattern': vendor_data['windows_certificates'],

@@ -349,6 +349,7 @@ def plan_uninstall(info, params):
                 'password_option': spec.get('password_option'),
                 'password_supplied': secret,
                 'log_path': log_path(params.get('log_dir'), entry['id'], pkg['product_code']),
+                'reboot_after': reboot_after(entry),
             }
             step['command'] = display_command(step, props)
             step['description'] = describe(step)

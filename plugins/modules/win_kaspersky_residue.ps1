@@ -34,6 +34,8 @@ $spec = @{
         security_center = @{ type = 'list'; elements = 'str'; default = @() }
         registry_keys = @{ type = 'list'; elements = 'str'; default = @() }
         paths = @{ type = 'list'; elements = 'str'; default = @() }
+        logs = @{ type = 'list'; elements = 'str'; default = @() }
+        process_names = @{ type = 'list'; elements = 'str'; default = @() }
         service_pattern = @{ type = 'str'; required = $true }
         filter_pattern = @{ type = 'str'; required = $true }
         certificate_pattern = @{ type = 'str'; required = $true }
@@ -43,6 +45,7 @@ $spec = @{
 }
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+Add-Type -AssemblyName System.ServiceProcess
 $params = $module.Params
 $check = $module.CheckMode
 
@@ -62,6 +65,57 @@ Function Add-PhaseoutRemoved {
 Function Add-PhaseoutSkipped {
     param([String]$Type, [String]$Target, [String]$Reason)
     $skipped.Add(@{ type = $Type; target = $Target; reason = $Reason })
+}
+
+Function Remove-PhaseoutTree {
+    <#
+    Deletes a folder tree without ever following a reparse point (junction, symbolic link, mount point):
+    a reparse point is removed as a link, never entered. Remove-Item -Recurse follows junctions on
+    Windows PowerShell 5.1.
+    #>
+    param([String]$LiteralPath)
+    $item = Get-Item -LiteralPath $LiteralPath -Force
+    if ($item.Attributes -band [System.IO.FileAttributes]::ReparsePoint) {
+        if ($item.PSIsContainer) {
+            [System.IO.Directory]::Delete($item.FullName, $false)
+        }
+        else {
+            [System.IO.File]::Delete($item.FullName)
+        }
+        return
+    }
+    if ($item.PSIsContainer) {
+        foreach ($child in @(Get-ChildItem -LiteralPath $item.FullName -Force)) {
+            Remove-PhaseoutTree -LiteralPath $child.FullName
+        }
+        [System.IO.Directory]::Delete($item.FullName, $false)
+    }
+    else {
+        $item.Attributes = [System.IO.FileAttributes]::Normal
+        [System.IO.File]::Delete($item.FullName)
+    }
+}
+
+# --- 0. host-side guard: nothing of the vendor is deleted while anything of it runs
+$vendorItems = @($params.filters).Count + @($params.services).Count + @($params.certificates).Count +
+@($params.security_center).Count + @($params.registry_keys).Count + @($params.paths).Count
+if ($vendorItems -gt 0) {
+    $activeVendor = [System.Collections.Generic.List[String]]@()
+    foreach ($controller in @([System.ServiceProcess.ServiceController]::GetServices()) + @([System.ServiceProcess.ServiceController]::GetDevices())) {
+        $running = $controller.Status -in @('Running', 'StartPending', 'ContinuePending', 'PausePending', 'Paused')
+        if ($running -and $controller.ServiceName -match $params.service_pattern) {
+            $activeVendor.Add("service or driver $($controller.ServiceName) ($($controller.Status))")
+        }
+    }
+    if ($params.process_names.Count -gt 0) {
+        foreach ($process in @(Get-Process -Name ([String[]]$params.process_names) -ErrorAction SilentlyContinue)) {
+            $activeVendor.Add("process $($process.ProcessName) pid $($process.Id)")
+        }
+    }
+    if ($activeVendor.Count -gt 0) {
+        $module.Result.active = $activeVendor
+        $module.FailJson("refusing to delete anything: the vendor is still active ($($activeVendor -join '; ')); nothing was changed")
+    }
 }
 
 # --- 1. filter values first: a driver must never be deleted while a filter list names it
@@ -221,12 +275,36 @@ foreach ($path in $params.paths) {
             Add-PhaseoutSkipped -Type 'path' -Target $path -Reason 'already gone'
             continue
         }
+        $top = Get-Item -LiteralPath $path -Force
+        if ($top.Attributes -band [System.IO.FileAttributes]::ReparsePoint) {
+            throw "refusing to delete '$path': it is a junction or symbolic link, not the vendor's folder"
+        }
         $before.paths += $path
-        Remove-Item -LiteralPath $path -Recurse -Force -WhatIf:$check
+        if (-not $check) {
+            Remove-PhaseoutTree -LiteralPath $path
+        }
         Add-PhaseoutRemoved -Type 'path' -Target $path
     }
     catch {
         $errors.Add("path ${path}: $($_.Exception.Message)")
+    }
+}
+
+# --- 6. msiexec logs of the uninstallers that succeeded (they may hold property values)
+foreach ($log in $params.logs) {
+    try {
+        if ([System.IO.Path]::GetFileName($log) -notmatch '^phaseout-uninstall-[A-Za-z0-9_]+-[0-9A-Fa-f-]{36}\.log$') {
+            throw "refusing to delete '$log': not a phaseout msiexec log"
+        }
+        if (-not (Test-Path -LiteralPath $log -PathType Leaf)) {
+            Add-PhaseoutSkipped -Type 'log' -Target $log -Reason 'already gone'
+            continue
+        }
+        Remove-Item -LiteralPath $log -Force -WhatIf:$check
+        Add-PhaseoutRemoved -Type 'log' -Target $log
+    }
+    catch {
+        $errors.Add("log ${log}: $($_.Exception.Message)")
     }
 }
 

@@ -20,7 +20,14 @@ description:
     registrations, vendor root certificates from C(LocalMachine) stores, stale SecurityCenter2 entries, vendor
     registry roots and vendor folders, in that order.
   - Every item is checked again on the host against the vendor patterns and refused when it does not match.
-  - Idempotent (an item already gone is skipped); running services are skipped until a reboot.
+  - Idempotent (an item already gone is skipped).
+  - Refuses to delete anything of the vendor, and fails with nothing changed, while a service or driver matching
+    O(service_pattern) runs or a process named in O(process_names) runs (the controller refuses first; this is the
+    host-side guard).
+  - Never follows reparse points. A junction or symbolic link inside a vendor folder is removed as a link, its
+    target is not entered; a vendor folder that is itself a reparse point is refused.
+  - O(logs) are the msiexec logs of the uninstallers that succeeded; only C(phaseout-uninstall-*.log) files are
+    deleted, whether or not the vendor still runs.
 author:
   - phaseout maintainers
 options:
@@ -78,8 +85,19 @@ options:
     type: list
     elements: str
     default: []
+  logs:
+    description: msiexec log files of successful uninstalls to delete (file names C(phaseout-uninstall-*.log)).
+    type: list
+    elements: str
+    default: []
+  process_names:
+    description: Vendor process names (without C(.exe)); while one runs nothing of the vendor is deleted.
+    type: list
+    elements: str
+    default: []
   service_pattern:
-    description: Every service name must match this regular expression.
+    description: Every service name must match this regular expression; while a matching service or driver runs,
+      nothing of the vendor is deleted.
     type: str
     required: true
   filter_pattern:

@@ -126,6 +126,8 @@ def residue_ok(module_args):
         removed.append({'type': 'registry_key', 'target': key})
     for path in module_args.get('paths') or ():
         removed.append({'type': 'path', 'target': path})
+    for log in module_args.get('logs') or ():
+        removed.append({'type': 'log', 'target': log})
     return {'changed': bool(removed), 'removed': removed, 'skipped': [], 'errors': [],
             'diff': {'before': {}, 'after': {}}, 'invocation': {'module_args': module_args}}
 

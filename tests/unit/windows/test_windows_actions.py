@@ -203,9 +203,14 @@ def test_unexpected_rc_is_a_clear_error_and_hides_the_echoed_command():
 
 def test_reboot_required_defers_the_residue():
     action, fake = uninstall({}, collector=[load('kes11_en_na'), load('kes11_en_na_after_msi')],
-                             packages={KES11: 3010, NA: 0})
+                             packages={KES11: 3010, NA: 0}, residue=residue_ok)
     result = action.run(task_vars={})
-    assert fake.modules() == [COLLECTOR, WIN_PACKAGE, WIN_PACKAGE, COLLECTOR]  # no residue call
+    # the residue waits; only the msiexec logs of the two successful uninstalls are deleted
+    assert fake.modules() == [COLLECTOR, WIN_PACKAGE, WIN_PACKAGE, COLLECTOR, RESIDUE]
+    residue_args = fake.calls[-1]['args']
+    assert set(residue_args) - {'service_pattern', 'filter_pattern', 'certificate_pattern', 'name_pattern',
+                                'process_names'} == {'logs'}
+    assert len(residue_args['logs']) == 2
     assert result['reboot_required'] is True
     assert result['reboot_reasons'] == ['kes: msiexec rc 3010']
     assert [s['outcome'] for s in result['executed']] == ['reboot', 'removed']
@@ -255,8 +260,13 @@ def test_server_refusal_and_agent_kept():
 
 def test_ksws_and_agent_on_server():
     action, fake = uninstall({}, collector=[load('ksws_server2019'), load('na_only_after')],
-                             packages={'{6A3B7E25-0C4D-4B51-9E8A-3F2D1C0B9A87}': 0, NA: 0})
+                             packages={'{6A3B7E25-0C4D-4B51-9E8A-3F2D1C0B9A87}': 0, NA: 0}, residue=residue_ok)
     result = action.run(task_vars={})
+    # nothing left to clean but the two msiexec logs: one residue call, no extra collector call
+    assert fake.modules() == [COLLECTOR, WIN_PACKAGE, WIN_PACKAGE, COLLECTOR, RESIDUE]
+    assert fake.calls[-1]['args']['logs'] == [
+        'C:\\Windows\\Temp\\phaseout-uninstall-klnagent-0F05E4E5-5A89-482C-9A62-47CC58643788.log',
+        'C:\\Windows\\Temp\\phaseout-uninstall-ksws-6A3B7E25-0C4D-4B51-9E8A-3F2D1C0B9A87.log']
     assert [c['args']['product_id'] for c in fake.calls if c['module'] == WIN_PACKAGE] == [
         '{6A3B7E25-0C4D-4B51-9E8A-3F2D1C0B9A87}', NA]
     assert result['removed'] == ['ksws', 'klnagent']
