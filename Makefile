@@ -16,7 +16,7 @@ SCENARIOS ?= $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/m
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean
+.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean browser ee
 
 help:
 	@echo "make demo   - build the lab fleet and run discover -> contain -> replace -> verify on it, with the fleet reports"
@@ -28,7 +28,7 @@ demo: setup lab-up
 	$(BIN)/ansible-playbook playbooks/site.yml
 	@echo; $(BIN)/python bin/phaseout report
 
-test: setup unit lint doc-check molecule
+test: setup unit lint doc-check browser molecule
 
 ## --- set-up ----------------------------------------------------------------
 setup: system-deps venv
@@ -71,6 +71,13 @@ molecule: setup lab-image
 	  echo "=== molecule test -s $$s"; \
 	  $(BIN)/molecule test -s $$s || exit 1; \
 	done
+
+## --- the fleet dashboard in headless Chromium; the execution environment (docs/dashboard.md) ---
+browser: setup
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
+
+ee: setup lab-image
+	scripts/ee.sh
 
 bench: setup
 	scripts/bench-discover.sh

@@ -264,7 +264,7 @@ def load_reports(artifacts_dir):
         records, dry_run, summaries = {}, {}, []
         if not os.path.isdir(base):
             continue
-        check_dirs = set()
+        check_dirs = {}  # directory -> timestamps of its dry-run summaries
         summary_paths = sorted(glob.glob(os.path.join(glob.escape(base), '**', 'summary.json'), recursive=True))
         for path in summary_paths:
             data = _load_json(path, problems)
@@ -278,7 +278,7 @@ def load_reports(artifacts_dir):
             summaries.append(summary)
             is_check = bool(summary.get('check_mode'))
             if is_check:
-                check_dirs.add(os.path.dirname(path))
+                check_dirs.setdefault(os.path.dirname(path), set()).add(summary.get('timestamp'))
             hosts = data.get('hosts', [])
             if not isinstance(hosts, list):
                 problems.append('%s: hosts is %s, expected a list' % (path, type(hosts).__name__))
@@ -290,7 +290,9 @@ def load_reports(artifacts_dir):
             record = _load_json(path, problems)
             if record is None:
                 continue
-            is_check = os.path.dirname(os.path.dirname(path)) in check_dirs
+            # a dry run written over a real report: its records are the ones with its timestamp
+            is_check = isinstance(record, dict) and record.get('timestamp') in check_dirs.get(
+                os.path.dirname(os.path.dirname(path)), ())
             if isinstance(record, dict) and not isinstance(record.get('host'), str):
                 record = dict(record, host=os.path.splitext(os.path.basename(path))[0])
             _add_record(phase, record, path, is_check, records, dry_run, problems)
@@ -692,13 +694,14 @@ th[aria-sort=ascending] button::after { content: " \25B2"; } th[aria-sort=descen
 .dry { color: var(--muted); font-style: italic; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 0 24px; }
 .grid > * { min-width: 0; overflow-x: auto; }
-.phase th { white-space: normal; }
+.phase table { font-size: 12px; } .phase th { white-space: normal; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
   .tools, .noprint { display: none !important; }
   tr[hidden] { display: table-row !important; }
   h2 { break-after: avoid; } table { break-inside: auto; } tr { break-inside: avoid; }
   thead { display: table-header-group; }
+  .grid { display: block; } .grid > * { overflow: visible; }
   .card.attention { background: none; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   a { color: inherit; text-decoration: none; }

@@ -220,3 +220,15 @@ def test_write_dashboard_is_atomic_and_private(lab, tmp_path):
     assert [p.name for p in (tmp_path / 'out').iterdir()] == ['d.html']
     with open(path, encoding='utf-8') as handle:
         assert handle.read().startswith('<!DOCTYPE html>')
+
+
+def test_a_dry_run_written_over_a_real_report_keeps_the_real_records(tmp_path):
+    artifacts = str(tmp_path)
+    fleet.write_phase(artifacts, 'replace', {'a': fleet.replace_result('replaced', removed=['kesl'], window=1.0),
+                                             'b': fleet.replace_result('failed', error='boom')},
+                      '2026-03-01T10:00:00+00:00')
+    fleet.write_phase(artifacts, 'replace', {'b': fleet.replace_result('planned')}, '2026-03-02T10:00:00+00:00',
+                      check_mode=True)
+    # b's real record was overwritten on disk by the dry run (same file); a's is still real and counted
+    table = dashboard.build_model(dashboard.load_reports(artifacts))['phase_tables'][0]
+    assert table['total'] == {'replaced': 1} and table['dry_run'] == {'planned': 1}
