@@ -504,6 +504,8 @@ def build_model(reports, generated=None):
                     reasons.append((name, phase_state, attention_reason(record)))
                 elif name == 'replace' and record.get('reboot_required') is True:
                     reasons.append((name, phase_state, 'reboot required to finish the removal'))
+                elif record.get('containment') == 'lapsed':
+                    reasons.append((name, 'lapsed', 'containment lapsed: the contain rules are no longer in place'))
         # a later phase that went well settles an earlier failure (a re-run replaced the host)
         settled = [PHASE_RANK[n] for n in entry['phases'] if not needs_attention(*entry['phases'][n])]
         reasons = [r for r in reasons if not any(rank > PHASE_RANK[r[0]] for rank in settled)

@@ -232,3 +232,18 @@ def test_a_dry_run_written_over_a_real_report_keeps_the_real_records(tmp_path):
     # b's real record was overwritten on disk by the dry run (same file); a's is still real and counted
     table = dashboard.build_model(dashboard.load_reports(artifacts))['phase_tables'][0]
     assert table['total'] == {'replaced': 1} and table['dry_run'] == {'planned': 1}
+
+
+def test_a_lapsed_containment_seen_by_discover_needs_attention(tmp_path):
+    artifacts = str(tmp_path)
+    result = dict(fleet.discover_result('kesl11'), containment='lapsed')
+    fleet.write_phase(artifacts, 'discover', {'a': result}, '2026-03-01T00:00:00+00:00')
+    record_path = os.path.join(artifacts, 'discover', 'hosts', 'a.json')
+    with open(record_path, encoding='utf-8') as handle:
+        record = json.load(handle)
+    record['containment'] = 'lapsed'  # the field discover adds for contained hosts (issue 10)
+    with open(record_path, 'w', encoding='utf-8') as handle:
+        json.dump(record, handle)
+    model = dashboard.build_model(dashboard.load_reports(artifacts))
+    assert [r['text'] for r in model['attention'][0]['reasons']] == [
+        'containment lapsed: the contain rules are no longer in place']
