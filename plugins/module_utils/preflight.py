@@ -147,22 +147,46 @@ def detection_blockers(detection):
     return blockers
 
 
-def evaluate_windows(detection, allow_pending_reboot=True, do_not_touch=False):
+def evaluate_windows(detection, allow_pending_reboot=True, do_not_touch=False, allow_encrypted=False):
     """evaluate() for a Windows host, from one collector call (kaspersky_info's Windows detection).
 
-    The collector does not read free disk space or memory: those are left to the
-    installers (a warning says so)."""
+    Blockers: the do-not-touch mark, a product phaseout does not remove (the Administration Server;
+    an unknown Kaspersky product, named with what is known of it), Kaspersky encryption (a warning
+    with ``allow_encrypted``), a pending reboot (a warning unless ``allow_pending_reboot`` is false).
+    The collector does not read free disk space or memory: those are left to the installers (a
+    warning says so)."""
     blockers = []
     warnings = ['free disk space and memory are not checked on Windows: the installers check their own']
     if do_not_touch:
         blockers.append(DO_NOT_TOUCH)
-    pending = ((detection or {}).get('windows') or {}).get('pending_reboot') or {}
+    detection = detection or {}
+    pending = (detection.get('windows') or {}).get('pending_reboot') or {}
     if pending.get('pending'):
         message = 'a reboot is already pending (%s)' % ', '.join(pending.get('reasons') or ['reason unknown'])
         if pending.get('vendor_files'):
             message += '; Kaspersky files wait for it: %s' % ', '.join(pending['vendor_files'][:3])
         _pending_reboot(message, allow_pending_reboot, blockers, warnings)
-    blockers.extend(detection_blockers(detection))
+    for product in detection.get('products', []):
+        if product['state'] != 'installed' or product.get('removable'):
+            continue
+        if product['id'] == 'kaspersky_other':
+            win = product.get('windows') or {}
+            known = ', '.join(x for x in (
+                win.get('display_name') and '"%s"' % win['display_name'], product.get('version'),
+                win.get('product_code'), ', '.join(product.get('signals') or ()),
+                win.get('drivers') and 'drivers %s' % ', '.join(win['drivers'][:5])) if x)
+            blockers.append('an unknown Kaspersky product is installed (%s): phaseout removes only catalogued '
+                            'products; add it to the catalog or take this host out of the wave' % (known or 'no details'))
+        else:
+            blockers.append('%s is installed: phaseout does not remove it; take this host out of the wave'
+                            % product['name'])
+    encryption = (detection.get('windows') or {}).get('encryption') or {}
+    if encryption.get('detected'):
+        message = 'Kaspersky disk or file encryption detected (%s)' % '; '.join(encryption.get('evidence') or ())
+        if allow_encrypted:
+            warnings.append(message + ': allowed (allow_encrypted), make sure the data is decrypted')
+        else:
+            blockers.append('Kaspersky disk or file encryption detected: decrypt first')
     return {'ready': not blockers, 'blockers': blockers, 'warnings': warnings}
 
 

@@ -98,7 +98,40 @@ def test_options_match_the_module_documentation():
     import yaml
     from ansible_collections.phaseout.antivirus.plugins.modules import preflight_check as module
     doc = yaml.safe_load(module.DOCUMENTATION)
-    assert set(doc['options']) == set(preflight_check.ARGUMENT_SPEC)
-    for option, spec in preflight_check.ARGUMENT_SPEC.items():
+    linux_spec = {k: v for k, v in preflight_check.ARGUMENT_SPEC.items() if k not in preflight_check.WINDOWS_ONLY}
+    assert set(doc['options']) == set(linux_spec)
+    for option, spec in linux_spec.items():
         assert doc['options'][option].get('default') == spec.get('default'), option
         assert doc['options'][option]['type'] == spec['type'], option
+
+
+def test_encryption_is_a_warning_when_allowed_and_linux_never_sees_the_option():
+    result = run(load('kes_encrypted'), {'allow_encrypted': True})
+    assert result['ready'] is True
+    assert any('encryption detected' in x and 'allow_encrypted' in x for x in result['warnings'])
+    assert result['facts']['encryption']['detected'] is True
+    action, fake = make_action(preflight_check, {'allow_encrypted': True, 'min_free_mb': 100}, family='sh',
+                               linux=lambda module, args: {'changed': False, 'ready': True, 'blockers': []})
+    action.run(task_vars={})
+    assert fake.calls[0]['args'] == {'min_free_mb': 100}
+
+
+def test_what_the_windows_preflight_returns():
+    result = run(load('kes11_en_na'))
+    assert set(result) >= {'changed', 'ready', 'blockers', 'warnings', 'facts', 'detection'}
+    assert set(result['facts']) == {'platform', 'os', 'pending_reboot', 'encryption', 'realtime_protection_active',
+                                    'defender'}
+    assert result['facts']['realtime_protection_active'] is True
+
+
+def test_unknown_kaspersky_product_is_named_not_silently_blocked():
+    raw = copy.deepcopy(load('clean_win11'))
+    raw['uninstall'] = [{'key': '{00000000-0000-0000-0000-0000000000E1}', 'display_name': 'Kaspersky Hybrid Agent 9',
+                         'display_version': '9.1', 'publisher': 'AO Kaspersky Lab', 'windows_installer': 1,
+                         'uninstall_string': None}]
+    result = run(raw)
+    assert result['ready'] is False
+    assert result['blockers'] == [
+        'an unknown Kaspersky product is installed ("Kaspersky Hybrid Agent 9", 9.1, '
+        '{00000000-0000-0000-0000-0000000000E1}, uninstall entry): phaseout removes only catalogued products; '
+        'add it to the catalog or take this host out of the wave']
