@@ -36,6 +36,7 @@ import sys
 PHASES = ('discover', 'contain', 'preflight', 'replace', 'verify', 'site')
 REPORT_PHASES = ('discover', 'contain', 'preflight', 'replace', 'verify')
 SITE_PHASES = ('discover', 'contain', 'replace', 'verify')
+CHANGING_PHASES = ('contain', 'replace', 'site')  # never on every host by accident
 PROVIDERS = ('clamav', 'mdatp', 'generic', 'defender')
 
 EXIT_OK = 0
@@ -88,11 +89,17 @@ def default_inventory(root):
     return os.path.join(root, 'inventories', 'lab', 'hosts.yml') if is_checkout(root) else None
 
 
-def _import_dashboard(root):
-    """plugins/module_utils/dashboard.py of the project, importable under its collection name."""
+def use_collection(root):
+    """Make the project's collection importable as ansible_collections.phaseout.antivirus (a checkout's
+    own copy first; an installed one is in site-packages already)."""
     collections = os.path.join(root, 'collections')
     if is_checkout(root) and collections not in sys.path:
-        sys.path.insert(0, collections)  # this checkout's, before any installed copy
+        sys.path.insert(0, collections)
+
+
+def _import_dashboard(root):
+    """plugins/module_utils/dashboard.py of the project."""
+    use_collection(root)
     from ansible_collections.phaseout.antivirus.plugins.module_utils import dashboard
     return dashboard
 
@@ -155,6 +162,7 @@ def validate_max_fail(value):
 
 def parse_args(argv, root=None):
     root = root or project_dir()
+    use_collection(root)  # for the shared rollout rules (plugins/module_utils/rollout.py)
     parser = _Parser(prog='phaseout', description='Phase Kaspersky out of a fleet, safely.',
                      epilog='Exit codes: 0 every host succeeded, 2 some hosts failed, 3 hosts unreachable, '
                             '64 bad arguments, 66 no report, 130 interrupted; other codes are ansible-playbook\'s.')
@@ -166,7 +174,8 @@ def parse_args(argv, root=None):
     for phase in PHASES:
         run = sub.add_parser(phase, help='run the %s phase' % phase if phase != 'site' else
                              'run discover -> contain -> replace -> verify')
-        run.add_argument('--wave', help='inventory group to run on (e.g. wave_pilot; "all" for every host)')
+        run.add_argument('--wave', help='inventory group to run on (e.g. wave_pilot; "all" for every host); '
+                                        'required for contain, replace and site')
         run.add_argument('--limit', '-l', help='further limit the hosts (ansible --limit pattern)')
         run.add_argument('--check', action='store_true', help='dry run: change nothing on any host')
         run.add_argument('--diff', action='store_true', help='show the changes (or planned changes)')
@@ -213,6 +222,9 @@ def new_run_id(command, now=None):
 def run_kwargs(args, private_data_dir, run_id=None):
     """The ansible_runner.run() arguments for a phase command."""
     root = args.root
+    if args.command in CHANGING_PHASES and not (args.wave or '').strip():
+        raise UsageError('%s changes hosts and needs an explicit target: --wave GROUP (for example --wave '
+                         'wave_pilot), or --wave all to run on every host on purpose' % args.command)
     serial = validate_serial(args.serial) if args.serial is not None else None
     max_fail = validate_max_fail(args.max_fail) if args.max_fail is not None else None
     if not args.inventory:

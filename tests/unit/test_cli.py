@@ -56,13 +56,13 @@ def test_serial_accepts_hosts_and_percentages(value, expected):
     assert cli.validate_serial(value) == expected
 
 
-@pytest.mark.parametrize('value, message', [
-    ('0', 'at least 1 host'), ('-1', 'expected a positive whole number'), ('abc', 'expected a positive'),
-    ('0%', 'from 1% to 100%'), ('150%', 'from 1% to 100%'), ('1.5', 'expected a positive'), ('', 'expected'),
-])
-def test_serial_refuses_what_ansible_would_misread(value, message):
-    with pytest.raises(cli.UsageError, match=message):
+@pytest.mark.parametrize('value', ['0', '-1', 'abc', '0%', '150%', '1.5', ''])
+def test_serial_refuses_what_ansible_would_misread(value):
+    # the rule is plugins/module_utils/rollout.py's when the collection has it, the CLI's own otherwise
+    with pytest.raises(cli.UsageError) as error:
         cli.validate_serial(value)
+    message = str(error.value)
+    assert message.startswith('--serial %r: ' % value) and ('host' in message or '%' in message)
 
 
 @pytest.mark.parametrize('value, expected', [('0', 0), ('5', 5), ('100', 100), ('20%', 20)])
@@ -72,14 +72,16 @@ def test_max_fail_accepts_percentages(value, expected):
 
 @pytest.mark.parametrize('value', ['-1', '101', 'x', '2.5', ''])
 def test_max_fail_refuses_the_rest(value):
-    with pytest.raises(cli.UsageError, match='between 0 and 100'):
+    with pytest.raises(cli.UsageError, match=r'^--max-fail .*0 (and|to) 100'):
         cli.validate_max_fail(value)
 
 
 @pytest.mark.parametrize('argv, message', [
     (['discover', '-e', 'novalue'], 'expected KEY=VALUE'),
-    (['replace', '--max-fail', '150'], 'between 0 and 100'),
-    (['replace', '--serial', '0'], 'at least 1 host'),
+    (['replace', '--wave', 'wave_1', '--max-fail', '150'], "--max-fail '150'"),
+    (['replace', '--wave', 'wave_1', '--serial', '0'], "--serial '0'"),
+    (['replace'], 'replace changes hosts and needs an explicit target'),
+    (['contain', '--wave', ' '], 'contain changes hosts and needs an explicit target'),
 ])
 def test_bad_arguments_are_named_with_exit_code_64(tmp_path, inventory, capsys, argv, message):
     assert cli.main(['-i', str(inventory), '--artifacts', str(tmp_path)] + argv) == cli.EXIT_USAGE
@@ -110,7 +112,8 @@ def test_contain_arguments_and_release(tmp_path, inventory):
     assert os.path.exists(kwargs['playbook'])
     assert kwargs['extravars'] == {'phaseout_artifacts_dir': str(tmp_path / 'a'), 'phaseout_targets': 'wave_pilot',
                                    'phaseout_run_id': 'R'}
-    released = cli.run_kwargs(cli.parse_args(['-i', str(inventory), 'contain', '--release']), str(tmp_path))
+    released = cli.run_kwargs(cli.parse_args(['-i', str(inventory), 'contain', '--wave', 'all', '--release']),
+                              str(tmp_path))
     assert released['extravars']['contain_state'] == 'absent'
 
 
