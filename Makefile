@@ -16,7 +16,7 @@ SCENARIOS ?= $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/m
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean browser ee
+.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean browser ee sanity sanity-deps
 
 help:
 	@echo "make demo   - build the lab fleet and run discover -> contain -> replace -> verify on it, with the fleet reports"
@@ -31,7 +31,7 @@ demo: setup lab-up
 test: setup unit lint doc-check browser molecule
 
 ## --- set-up ----------------------------------------------------------------
-setup: system-deps venv
+setup: system-deps venv sanity-deps
 
 system-deps:
 	@scripts/setup-system.sh
@@ -65,6 +65,14 @@ lint: venv
 
 doc-check: venv
 	scripts/check-docs.sh
+
+# ansible-test sanity on the built collection, offline, and no deprecation
+# warnings from phaseout's code (scripts/sanity.sh, tests/sanity)
+sanity: setup
+	scripts/sanity.sh
+
+sanity-deps: venv
+	@scripts/sanity.sh setup
 
 molecule: setup lab-image
 	$(PODMAN_ENV); for s in $(SCENARIOS); do \

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the system packages phaseout's lab and tests need (Debian/Ubuntu).
 # gpg signs the lab's local apt repository of the mdatp test double; chromium
-# (headless) opens the fleet dashboard in tests/browser.
+# (headless) opens the fleet dashboard in tests/browser; shellcheck runs in
+# ansible-test sanity (make sanity).
 # Fast no-op when everything is present. Needs root (CI runs as root).
 set -euo pipefail
 
-packages=(podman runc debootstrap python3-venv openssh-client ca-certificates gpg chromium)
+packages=(podman runc debootstrap python3-venv openssh-client ca-certificates gpg chromium shellcheck)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
