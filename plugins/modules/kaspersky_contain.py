@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ description:
   - Idempotence is decided from the rules' comments (C(phaseout-contain:<purpose>:<hash of the rule>)), the hosts
     block and the persisted files, so a second run with the same options reports no change.
 author:
-  - phaseout maintainers
+  - phaseout maintainers (!UNKNOWN)
 options:
   state:
     description: V(present) contains the host; V(absent) undoes everything this module added.
@@ -119,6 +120,8 @@ options:
     description: The hosts file.
     type: path
     default: /etc/hosts
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -132,7 +135,7 @@ notes:
   - Needs root. In a container it needs C(CAP_NET_ADMIN).
   - Reads the system directly and needs nothing beyond Python and the firewall tool (C(nft), or C(iptables)).
   - Windows hosts are contained by the P(phaseout.antivirus.contain#role) role with
-    M(community.windows.win_firewall_rule) and M(community.windows.win_hosts), not by this module.
+    M(community.windows.win_firewall_rule) and M(ansible.windows.win_hosts), not by this module.
 seealso:
   - module: phaseout.antivirus.kaspersky_info
   - module: phaseout.antivirus.kaspersky_uninstall
