@@ -27,8 +27,9 @@
 # - pwsh (PowerShell) cannot be installed on Debian 12 here. Without it
 #   ansible-test skips pslint itself, and validate-modules, which needs pwsh to
 #   read a .ps1 module's argument spec, would crash: it then runs in a second
-#   pass without the .ps1 files (their .py documentation twins are validated).
-#   With pwsh on PATH one pass covers everything.
+#   pass without the .ps1 files (their .py documentation twins are validated),
+#   and tests/sanity/test_powershell_modules.py runs its checks that need no
+#   pwsh on them. With pwsh on PATH one pass covers everything.
 # - shellcheck is required (scripts/setup-system.sh installs it): ansible-test
 #   would silently skip its shellcheck test without it.
 set -euo pipefail
