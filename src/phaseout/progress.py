@@ -8,7 +8,8 @@ happens. In a pipe or CI log: plain lines, one per step and one per failure,
 never a carriage return or an escape sequence.
 
 A host is done when the play reaches the fleet report (the fleet_report task,
-or the play's post_tasks) for the batch the host was in, or when the play ends; it has failed when a task failed
+or the play's own tasks after its roles: post_tasks) for the batch the host was
+in, or when the play ends; it has failed when a task failed
 on it without ignore_errors or it was unreachable.
 """
 
@@ -46,6 +47,7 @@ class Progress:
         self.failed = {}         # host -> (step, message)
         self.all_failed = {}
         self._status_shown = False
+        self._in_roles = False
 
     # --- output ---
     def _write(self, line):
@@ -94,7 +96,13 @@ class Progress:
         elif kind == 'playbook_on_task_start':
             self.steps += 1
             self.step = _one_line(data.get('task') or data.get('name'), 100)
-            if self._is_post_task(data.get('task_path')) or str(data.get('task_action', '')).endswith('fleet_report'):
+            if data.get('role'):
+                self._in_roles = True
+            elif self._in_roles and self._is_post_task(data.get('task_path')):
+                # the play's own tasks after its roles: its post_tasks (the report), for this batch
+                self._batch_done()
+                self._in_roles = False
+            if str(data.get('task_action', '')).endswith('fleet_report'):
                 self._batch_done()
             if self.tty:
                 self._status()

@@ -200,18 +200,21 @@ PLAYBOOKS = os.path.join(ROOT, 'playbooks')
 
 
 def events():
-    task = lambda name, path='roles/replace/tasks/main.yml:3': {  # noqa: E731
-        'event': 'playbook_on_task_start', 'event_data': {'task': name, 'task_path': path}}
+    task = lambda name, path='roles/replace/tasks/main.yml:3', role='replace': {  # noqa: E731
+        'event': 'playbook_on_task_start', 'event_data': {'task': name, 'task_path': path, 'role': role}}
     host = lambda kind, name, **data: {'event': kind, 'event_data': dict(host=name, **data)}  # noqa: E731
     return [
         {'event': 'playbook_on_play_start', 'event_data': {'name': 'Replace Kaspersky'}},
+        # a role's argument validation carries the play's path, but is not a post task
+        task('Validating arguments', os.path.join(PLAYBOOKS, 'replace.yml') + ':10'),
         task('Check readiness'),
         host('runner_on_ok', 'a'), host('runner_on_ok', 'b'),
         host('runner_on_failed', 'c', ignore_errors=True, res={'msg': 'ignored'}),
+        task('Validating arguments stage', os.path.join(PLAYBOOKS, 'replace.yml') + ':10', role='provider_clamav'),
         task('Stop Kaspersky and activate'),
         host('runner_on_ok', 'a'),
         host('runner_on_failed', 'b', ignore_errors=False, res={'msg': 'clamd\ndid not start'}),
-        task('Write the fleet report', os.path.join(PLAYBOOKS, 'replace.yml') + ':18'),
+        task('Write the fleet report', os.path.join(PLAYBOOKS, 'replace.yml') + ':18', role=None),
         host('runner_on_ok', 'a'),
         {'event': 'playbook_on_stats', 'event_data': {}},
     ]
@@ -227,11 +230,12 @@ def test_progress_in_a_pipe_prints_plain_lines():
     assert '\r' not in text and '\x1b' not in text
     lines = text.splitlines()
     assert lines[0] == 'phaseout replace: play "Replace Kaspersky" on 3 host(s)'
-    assert 'phaseout replace: [Replace Kaspersky] step 1: Check readiness (done 0/3, failed 0)' in lines
+    assert 'phaseout replace: [Replace Kaspersky] step 2: Check readiness (done 0/3, failed 0)' in lines
     assert 'phaseout replace: b failed at "Stop Kaspersky and activate": clamd did not start (done 0/3, failed 1)' \
         in lines
     # the post_tasks' report step: the batch (a, b and c) is done
-    assert 'phaseout replace: [Replace Kaspersky] step 3: Write the fleet report (done 3/3, failed 1)' in lines
+    assert 'phaseout replace: [Replace Kaspersky] step 5: Write the fleet report (done 3/3, failed 1)' in lines
+    assert 'phaseout replace: [Replace Kaspersky] step 3: Validating arguments stage (done 0/3, failed 0)' in lines
     assert lines[-1] == 'phaseout replace: [Replace Kaspersky] finished: done 3/3, failed 1, 0 s'
     assert not any('ignored' in line for line in lines)
 
