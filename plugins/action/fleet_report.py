@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.phaseout.antivirus.plugins.module_utils import dashboard, report
+from ansible_collections.phaseout.antivirus.plugins.module_utils import dashboard, ledger, report
 
 
 def _atomic_write(path, text):
@@ -34,7 +34,7 @@ def _plain(value):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('phase', 'result_var', 'hosts', 'dest', 'print_summary'))
+    _VALID_ARGS = frozenset(('phase', 'result_var', 'hosts', 'dest', 'print_summary', 'run_id'))
     _supports_check_mode = True
 
     def run(self, tmp=None, task_vars=None):
@@ -57,6 +57,7 @@ class ActionModule(ActionBase):
 
         timestamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         hostvars = task_vars.get('hostvars', {})
+        lost = self._ledger(args.get('run_id'), dest, phase)
         records = []
         for host in hosts:
             try:
@@ -64,6 +65,12 @@ class ActionModule(ActionBase):
             except KeyError:
                 raw = None
             raw = _plain(raw) if raw is not None else None
+            if raw is None and lost is not None:
+                # lost during the run (unreachable): the ledger says where it was
+                record = ledger.lost_record(host, lost.get(host), run_ended=True)
+                record.update(phase=phase, timestamp=timestamp)
+                records.append(record)
+                continue
             records.append(report.build_record(host, phase, raw, timestamp))
 
         waves = dashboard.waves_from_groups(task_vars.get('groups'))
@@ -95,6 +102,18 @@ class ActionModule(ActionBase):
             # what ansible.builtin.set_stats returns: AWX keeps it as the job's artifact phaseout_<phase>
             ansible_stats={'data': {'phaseout_%s' % phase: summary}, 'per_host': False, 'aggregate': True},
         )
+        if lost is not None:
+            result['run_id'] = args.get('run_id')
         if args.get('print_summary', True):
             result['msg'] = report.render_table(summary, records)
         return result
+
+    @staticmethod
+    def _ledger(run_id, dest, phase):
+        """Per-host ledger state of this run (None without a run id or a ledger)."""
+        if not run_id:
+            return None
+        if not ledger.valid_run_id(run_id):
+            raise AnsibleActionFail('fleet_report: run_id %r is not a valid run id' % (run_id,))
+        events = ledger.read(ledger.path_for(os.path.expanduser(dest), run_id))
+        return ledger.hosts(events, phase=phase) if events else {}

@@ -15,9 +15,12 @@ import io
 # Columns of the fleet CSV, in order. Every phase fills the ones it knows.
 CSV_COLUMNS = (
     'host', 'phase', 'status', 'verdict', 'installed', 'removed', 'residue', 'admin_server',
-    'provider', 'provider_healthy', 'outcome', 'unprotected_window_s', 'reboot_required',
-    'error', 'timestamp',
+    'provider', 'provider_healthy', 'outcome', 'protection', 'unprotected_window_s', 'reboot_required',
+    'failed_step', 'journal', 'error', 'timestamp',
 )
+# Outcomes and verdicts that put a host on the "needs attention" list.
+ATTENTION_OUTCOMES = ('failed', 'fallback', 'unprotected', 'removal_incomplete', 'degraded', 'unreachable',
+                      'interrupted', 'blocked')
 
 
 def host_status(result):
@@ -54,6 +57,10 @@ def discover_record(host, result, timestamp):
         'residue': list(result.get('residue', [])),
         'admin_server': result.get('admin_server'),
         'realtime_protection_active': result.get('realtime_protection_active'),
+        # what protects the host right now, and an interrupted swap the host's journal records
+        'protection': result.get('protection'),
+        'realtime_engines': list(result.get('realtime_engines') or []),
+        'journal': result.get('journal'),
         'products': [
             {k: p.get(k) for k in ('id', 'name', 'kind', 'state', 'version', 'removable')}
             for p in result.get('products', [])
@@ -96,6 +103,8 @@ def preflight_record(host, result, timestamp):
         'residue': list(detection.get('residue', [])),
         'error': '; '.join(result.get('blockers', [])),
         'facts': result.get('facts', {}),
+        'protection': detection.get('protection'),
+        'journal': detection.get('journal'),
     })
     return record
 
@@ -128,8 +137,8 @@ def summarize(phase, records, timestamp, check_mode=False):
             by_product[product] = by_product.get(product, 0) + 1
     attention = sorted(
         (r['host'] for r in records
-         if r['status'] != 'ok' or r.get('verdict') in ('installed', 'residue', 'unprotected', 'blocked')
-         or r.get('outcome') in ('failed', 'fallback', 'unprotected')),
+         if r['status'] not in ('ok', 'skipped') or r.get('verdict') in ('installed', 'residue', 'unprotected', 'blocked')
+         or r.get('outcome') in ATTENTION_OUTCOMES or (r.get('journal') or {}).get('interrupted')),
     )
     return {
         'phase': phase,
@@ -153,6 +162,8 @@ def to_csv(records):
         row = {}
         for column in CSV_COLUMNS:
             value = record.get(column)
+            if column == 'journal' and isinstance(value, dict):
+                value = value.get('message') or value.get('state') or ''
             if isinstance(value, (list, tuple)):
                 value = ' '.join(str(v) for v in value)
             elif isinstance(value, bool):

@@ -15,7 +15,8 @@ description:
     V(missing), and writes on the controller a JSON record per host, a fleet C(summary.json) and a
     C(summary.csv) under O(dest)/O(phase)/.
   - Hosts that were unreachable or failed appear in the report with their error; they are never silently
-    missing.
+    missing. With O(run_id), a host lost during the run is reported from the controller's ledger with the step it
+    was in (V(unreachable during handover - protection unknown)).
   - Hands the totals to the run's custom stats as M(ansible.builtin.set_stats) would (C(per_host=false)), under
     C(phaseout_<phase>); AWX keeps them as the job's artifacts.
   - This is an action plugin; it runs on the controller only and never contacts the hosts.
@@ -43,6 +44,12 @@ options:
     description: Return a short human-readable table in C(msg).
     type: bool
     default: true
+  run_id:
+    description:
+      - The run's id. A host in O(hosts) without a result (it became unreachable during the run and left the play) is
+        then reported from the run's ledger (C(<dest>/ledger/<run_id>.jsonl), written by the
+        C(phaseout.antivirus.ledger) callback) as V(unreachable) with the step it was in, never as merely missing.
+    type: str
 attributes:
   check_mode:
     support: full

@@ -191,3 +191,50 @@ def test_store_write_failure_leaves_the_old_journal(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert store.read() == (old, None)
     assert [p.name for p in (tmp_path / 'var/lib/phaseout').iterdir()] == ['journal.json']
+
+
+# --- the swap_journal module's decision -------------------------------------------
+
+from ansible_collections.phaseout.antivirus.plugins.modules import swap_journal as module  # noqa: E402
+
+
+def args(**kw):
+    base = {'state': 'present', 'step': None, 'outcome': None, 'error': '', 'run_id': None}
+    base.update(kw)
+    return base
+
+
+def test_module_closes_an_open_journal_at_verified():
+    current = journal.advance(fresh(), 'cleaned')
+    new, changed, msg = module.plan(current, args(state='closed', step='verified', outcome='replaced', run_id='run-1'))
+    assert changed and new['state'] == 'done' and new['step'] == 'verified' and new['outcome'] == 'replaced'
+    assert msg == 'journal at step verified (done)'
+
+
+def test_module_reads_without_changing_and_leaves_hosts_without_journal_alone():
+    current = fresh()
+    assert module.plan(current, args()) == (current, False, 'journal unchanged')
+    assert module.plan(None, args(state='closed', outcome='x')) == (None, False,
+                                                                    'no journal on this host: nothing was swapped here')
+
+
+def test_module_does_not_reclose_and_needs_an_outcome():
+    done = journal.close(fresh(), 'done', 'replaced')
+    assert module.plan(done, args(state='closed', outcome='replaced'))[1] is False
+    with pytest.raises(ValueError, match='needs the outcome'):
+        module.plan(fresh(), args(state='closed'))
+
+
+def test_module_records_another_run_as_resuming():
+    new, changed, _msg = module.plan(fresh(), args(step='replacement_active', run_id='run-9'))
+    assert changed and new['runs'] == ['run-1', 'run-9'] and new['step'] == 'replacement_active'
+
+
+def test_module_refuses_a_step_of_the_other_platform():
+    with pytest.raises(ValueError, match='kaspersky_stopped is not a windows step'):
+        module.plan(fresh('windows'), args(step='kaspersky_stopped'))
+
+
+def test_module_absent():
+    assert module.plan(fresh(), args(state='absent'))[1] is True
+    assert module.plan(None, args(state='absent'))[1] is False

@@ -232,3 +232,78 @@ def test_commented_repository_line_is_ignored(tmp_path):
                                         'deb http://deb.debian.org/debian bookworm main\n')
     _collector, result = run(host)
     assert result['verdict'] == 'clean'
+
+
+# --- what protects the host right now ------------------------------------------------
+
+def detect_quiet(host):
+    return linux.detect(linux.LinuxCollector(host.run_command, root=host.root, which=host.which), query_cli=False)
+
+
+def test_protection_names_kaspersky_and_a_replacement_holding_fanotify_marks(tmp_path):
+    host = kesl_agent_host(tmp_path)
+    host.process(900, '/usr/sbin/clamonacc', ['/usr/sbin/clamonacc', '-F', '--fdpass'])
+    host.write('/proc/900/fdinfo/5', 'pos:\t0\nflags:\t02\nfanotify flags:10 event-flags:8000\n'
+                                     'fanotify ino:1234 sdev:800001 mflags:0 mask:10000 ignored_mask:0\n')
+    result = detect_quiet(host)
+    assert result['realtime_engines'] == [{
+        'id': 'clamav', 'name': 'ClamAV on-access scanning (clamonacc)', 'realtime': True, 'pids': [900],
+        'evidence': 'process /usr/sbin/clamonacc; fanotify marks held'}]
+    assert result['protection'] == 'kaspersky+clamav'
+    # the replacement's process is not a Kaspersky leftover
+    assert all(lo.get('pid') != 900 for lo in result['leftovers'])
+
+
+def test_clamonacc_without_marks_does_not_protect(tmp_path):
+    host = debian_host(tmp_path)
+    host.process(900, '/usr/sbin/clamonacc')
+    result = detect_quiet(host)
+    assert result['realtime_engines'][0]['realtime'] is False and result['protection'] == 'none'
+
+
+@pytest.mark.parametrize('level, realtime, protection', [
+    ('real_time', True, 'mdatp'), ('passive', False, 'none'), (None, None, 'mdatp?')])
+def test_mdatp_real_time_from_its_managed_configuration(tmp_path, level, realtime, protection):
+    host = debian_host(tmp_path)
+    host.process(700, '/usr/bin/python3', ['/usr/bin/python3', '/opt/microsoft/mdatp/sbin/wdavdaemon'])
+    if level:
+        host.write('/etc/opt/microsoft/mdatp/managed/mdatp_managed.json',
+                   '{"antivirusEngine": {"enforcementLevel": "%s"}}' % level)
+    result = detect_quiet(host)
+    assert result['realtime_engines'][0]['id'] == 'mdatp'
+    assert result['realtime_engines'][0]['realtime'] is realtime and result['protection'] == protection
+
+
+def test_mdatp_health_answers_when_there_is_no_managed_setting(tmp_path):
+    host = debian_host(tmp_path)
+    host.process(700, '/opt/microsoft/mdatp/sbin/wdavdaemon')
+    host.executable('/usr/bin/mdatp')
+    host.respond(['/usr/bin/mdatp', 'health', '--field', 'real_time_protection_enabled'], out='true\n')
+    result = linux.detect(linux.LinuxCollector(host.run_command, root=host.root, which=host.which), query_cli=True)
+    assert result['realtime_engines'][0]['realtime'] is True and result['protection'] == 'mdatp'
+
+
+def test_the_journal_is_reported(tmp_path):
+    from ansible_collections.phaseout.antivirus.plugins.module_utils import journal
+    host = kesl_agent_host(tmp_path)
+    assert detect_quiet(host)['journal'] is None
+    j = journal.begin(journal.advance(journal.new('r1', 'clamav', 'linux'), 'kaspersky_stopped'), 'replacement_active')
+    host.write(journal.LINUX_PATH, journal.dumps(j))
+    summary = detect_quiet(host)['journal']
+    assert summary['interrupted'] and summary['step'] == 'kaspersky_stopped'
+    host.write(journal.LINUX_PATH, 'garbage')
+    assert detect_quiet(host)['journal']['state'] == 'unreadable'
+
+
+def test_product_cli_runs_under_a_timeout(tmp_path):
+    host = kesl_agent_host(tmp_path)
+    host.executable('/usr/bin/timeout')
+    host.respond(['/usr/bin/timeout'], rc=124)
+    host.respond(['/usr/bin/timeout', '--kill-after=5', '30s', '/usr/bin/systemctl'],
+                 out=fixture('linux', 'systemctl-show.txt'))
+    collector = linux.LinuxCollector(host.run_command, root=host.root, which=host.which)
+    result = linux.detect(collector, query_cli=True)
+    assert ['/usr/bin/timeout', '--kill-after=5', '30s', '/opt/kaspersky/klnagent64/bin/klnagchk'] in \
+        [c[0] for c in host.calls]
+    assert any('did not answer within 30s' in w for w in collector.warnings)
+    assert result['verdict'] == 'installed'

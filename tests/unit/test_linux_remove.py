@@ -33,8 +33,8 @@ def test_plan_order_agent_stopped_first_packages_in_catalog_order(tmp_path):
     steps, warnings = linux_remove.plan_removal(detection_of(full_host(tmp_path)))
     assert warnings == []
     assert actions(steps) == [
-        ('stop_service', 'klnagent64'), ('disable_service', 'klnagent64'),
-        ('stop_service', 'kesl'), ('disable_service', 'kesl'),
+        ('stop_service', 'klnagent64'), ('stop_service', 'kesl'),
+        ('disable_service', 'klnagent64'), ('disable_service', 'kesl'),
         ('remove_package', 'kesl-gui'), ('remove_package', 'kesl'), ('remove_package', 'klnagent64'),
         ('stop_process', 412), ('stop_process', 420),
         ('remove_path', '/opt/kaspersky/kesl'), ('remove_path', '/var/opt/kaspersky/kesl'),
@@ -173,13 +173,15 @@ def test_paths_units_repositories(tmp_path):
                                         'deb https://mirror.example/kaspersky bookworm main\n')
     host.write('/etc/apt/keyrings/kaspersky.gpg', 'k')
     remover = linux_remove.Remover(Recorder(), root=str(tmp_path), which=which)
-    for step in ({'action': 'remove_path', 'target': '/var/opt/kaspersky/kesl'},
-                 {'action': 'remove_path', 'target': '/var/opt/kaspersky/absent'},
-                 {'action': 'remove_unit', 'target': '/etc/systemd/system/klnagent64.service'},
-                 {'action': 'remove_repository', 'target': '/etc/apt/sources.list', 'mode': 'comment'},
-                 {'action': 'remove_repository', 'target': '/etc/apt/keyrings/kaspersky.gpg', 'mode': 'delete'}):
+    for step, changed in (({'action': 'remove_path', 'target': '/var/opt/kaspersky/kesl'}, True),
+                          ({'action': 'remove_path', 'target': '/var/opt/kaspersky/absent'}, False),
+                          ({'action': 'remove_unit', 'target': '/etc/systemd/system/klnagent64.service'}, True),
+                          ({'action': 'remove_unit', 'target': '/etc/systemd/system/klnagent64.service'}, False),
+                          ({'action': 'remove_repository', 'target': '/etc/apt/sources.list', 'mode': 'comment'}, True),
+                          ({'action': 'remove_repository', 'target': '/etc/apt/keyrings/kaspersky.gpg',
+                            'mode': 'delete'}, True)):
         step['product'] = None
-        assert remover.execute(step) is True
+        assert remover.execute(step) is changed, step
     assert not os.path.exists(host.path('/var/opt/kaspersky/kesl'))
     assert not os.path.exists(host.path('/etc/systemd/system/klnagent64.service.d'))
     assert not os.path.exists(host.path('/etc/apt/keyrings/kaspersky.gpg'))
@@ -188,19 +190,50 @@ def test_paths_units_repositories(tmp_path):
                        '# disabled by phaseout: deb https://mirror.example/kaspersky bookworm main\n')
 
 
+def proc_stat(pid, comm, starttime):
+    # /proc/<pid>/stat: pid (comm) state ppid ... field 22 is the start time in clock ticks since boot
+    return '%d (%s) S 1 %d %d 0 -1 4194560 %s %d 0 0 0\n' % (pid, comm, pid, pid, ' '.join(['0'] * 12), starttime)
+
+
+def test_proc_stat_parser_survives_odd_command_names():
+    assert linux.parse_proc_stat(proc_stat(77, 'kesl (x) y', 4242)) == ('S', 4242)
+    assert linux.parse_proc_stat('') == (None, None)
+
+
 def test_stop_process_escalates_to_sigkill(tmp_path):
     host = FakeHost(tmp_path)
-    host.mkdir('/proc/77')
+    host.write('/proc/77/stat', proc_stat(77, 'kesl', 5000))
     sent = []
 
     def kill(pid, sig):
         sent.append(sig)
         if sig == signal.SIGKILL:
+            os.unlink(host.path('/proc/77/stat'))
             os.rmdir(host.path('/proc/77'))
 
     remover = linux_remove.Remover(Recorder(), root=str(tmp_path), which=which, sleep=lambda s: None, kill=kill)
-    remover.execute({'action': 'stop_process', 'product': 'kesl', 'target': 77, 'path': '/opt/kaspersky/kesl/sbin/kesl'})
+    assert remover.execute({'action': 'stop_process', 'product': 'kesl', 'target': 77,
+                            'path': '/opt/kaspersky/kesl/sbin/kesl', 'starttime': 5000}) is True
     assert sent == [signal.SIGTERM, signal.SIGKILL]
+
+
+def test_stop_process_leaves_a_reused_pid_alone(tmp_path):
+    host = FakeHost(tmp_path)
+    host.write('/proc/77/stat', proc_stat(77, 'sshd', 9999))  # pid 77 is now someone else
+    sent = []
+    remover = linux_remove.Remover(Recorder(), root=str(tmp_path), which=which, sleep=lambda s: None,
+                                   kill=lambda pid, sig: sent.append(sig))
+    assert remover.execute({'action': 'stop_process', 'product': 'kesl', 'target': 77,
+                            'path': '/opt/kaspersky/kesl/sbin/kesl', 'starttime': 5000}) is False
+    assert sent == [] and 'pid reused' in remover.notes[0]
+
+
+def test_stop_process_that_is_gone_changes_nothing(tmp_path):
+    sent = []
+    remover = linux_remove.Remover(Recorder(), root=str(tmp_path), which=which, kill=lambda p, s: sent.append(s))
+    assert remover.execute({'action': 'stop_process', 'product': None, 'target': 4321, 'path': '/opt/kaspersky/x',
+                            'starttime': 1}) is False
+    assert sent == []
 
 
 def test_kernel_module_that_will_not_unload_requires_reboot(tmp_path):
@@ -220,17 +253,38 @@ def test_describe_every_action(tmp_path):
     assert lines[-1] == 'reload systemd'
 
 
-ACTIVATE = {'command': ['/usr/bin/systemctl', 'enable', '--now', 'clamav-clamonacc.service'],
-            'check': ['/bin/sh', '-c', 'grep -qs fanotify /proc/$(pidof clamonacc)/fdinfo/*'], 'timeout': 5}
+ACTIVATE = {'command': ['/usr/bin/systemctl', 'start', 'clamav-clamonacc.service'],
+            'check': ['/bin/sh', '-c', 'grep -qs fanotify /proc/$(pidof clamonacc)/fdinfo/*'],
+            'persist': ['/usr/bin/systemctl', 'enable', 'clamav-clamonacc.service'],
+            'deactivate': ['/usr/bin/systemctl', 'disable', '--now', 'clamav-clamonacc.service'], 'timeout': 5}
 
 
-def test_activation_runs_after_the_services_stop_and_before_any_removal(tmp_path):
-    steps, _w = linux_remove.plan_removal(detection_of(full_host(tmp_path)), activate=ACTIVATE)
+def test_activation_runs_after_the_services_stop_and_before_any_is_disabled(tmp_path):
+    steps, _w = linux_remove.plan_removal(detection_of(full_host(tmp_path)), activate=ACTIVATE, checkpoints=True)
+    assert actions(steps)[:8] == [
+        ('stop_service', 'klnagent64'), ('stop_service', 'kesl'),
+        ('checkpoint', 'kaspersky_stopped'),
+        ('activate_replacement', ' '.join(ACTIVATE['command'])),
+        # Kaspersky is disabled only once the replacement is confirmed and enabled at boot
+        ('disable_service', 'klnagent64'), ('disable_service', 'kesl'),
+        ('checkpoint', 'replacement_active'),
+        ('remove_package', 'kesl-gui'),
+    ]
     names = [s['action'] for s in steps]
-    position = names.index('activate_replacement')
-    assert names[:position] == ['stop_service', 'disable_service', 'stop_service', 'disable_service']
-    assert names[position + 1] == 'remove_package'
-    assert steps[position]['command'] == ACTIVATE['command'] and steps[position]['timeout'] == 5
+    assert names.index('checkpoint', 7) < len(names) - 1
+    assert [s['target'] for s in steps if s['action'] == 'checkpoint'] == [
+        'kaspersky_stopped', 'replacement_active', 'kaspersky_removed', 'cleaned']
+    activation = steps[3]
+    assert activation['persist'] == ACTIVATE['persist'] and activation['deactivate'] == ACTIVATE['deactivate']
+    assert activation['timeout'] == 5
+    assert 'point of no return' in linux_remove.describe(steps[6])
+
+
+def test_checkpoints_with_the_agent_kept_stop_at_kaspersky_removed(tmp_path):
+    steps, _w = linux_remove.plan_removal(detection_of(full_host(tmp_path)), exclude=['klnagent'], activate=ACTIVATE,
+                                          checkpoints=True)
+    assert [s['target'] for s in steps if s['action'] == 'checkpoint'] == [
+        'kaspersky_stopped', 'replacement_active', 'kaspersky_removed']
 
 
 def test_no_activation_step_when_nothing_is_removed(tmp_path):
@@ -238,28 +292,49 @@ def test_no_activation_step_when_nothing_is_removed(tmp_path):
     assert steps == []
 
 
-def test_rollback_restarts_only_what_this_run_stopped(tmp_path):
+def test_rollback_deactivates_the_replacement_and_restores_what_this_run_stopped(tmp_path):
     detection = detection_of(full_host(tmp_path))
-    steps, _w = linux_remove.plan_removal(detection, activate=ACTIVATE)
-    executed = steps[:4]
-    assert actions(linux_remove.rollback_steps(executed)) == [
+    steps, _w = linux_remove.plan_removal(detection, activate=ACTIVATE, checkpoints=True)
+    executed = steps[:6]
+    services = linux_remove.service_records(detection)
+    assert actions(linux_remove.rollback_steps(executed, services, steps[3])) == [
+        ('deactivate_replacement', ' '.join(ACTIVATE['deactivate'])),
         ('enable_service', 'klnagent64'), ('enable_service', 'kesl'),
-        ('start_service', 'klnagent64'), ('start_service', 'kesl'),
+        # the protecting product comes back before the agent
+        ('start_service', 'kesl'), ('start_service', 'klnagent64'),
     ]
     # the agent's stop does not end protection; KESL's does
-    assert [linux_remove.protecting(detection, s) for s in steps[:4]] == [False, False, True, False]
+    assert [linux_remove.protecting(detection, s) for s in steps[:2]] == [False, True]
 
 
-def test_activation_polls_its_check_until_it_passes(tmp_path):
+def test_rollback_after_an_interrupted_run_restores_from_the_journal():
+    # the run that stopped kesl was killed; this run found it stopped and planned no stop step
+    services = [{'name': 'kesl', 'product': 'kesl', 'protecting': True, 'was_active': True, 'was_enabled': True},
+                {'name': 'klnagent64', 'product': 'klnagent', 'protecting': False, 'was_active': False,
+                 'was_enabled': True}]
+    assert actions(linux_remove.rollback_steps([], services)) == [
+        ('enable_service', 'kesl'), ('enable_service', 'klnagent64'), ('start_service', 'kesl')]
+
+
+def test_activation_polls_its_check_until_it_passes_then_persists(tmp_path):
     os.makedirs(os.path.join(str(tmp_path), 'run', 'systemd', 'system'))
-    run = Recorder({('/bin/sh',): [(1, '', ''), (1, '', ''), (0, '', '')]})
+    run = Recorder({('/bin/sh',): [(1, '', ''), (1, '', ''), (1, '', ''), (0, '', '')]})
     naps = []
     remover = linux_remove.Remover(run, root=str(tmp_path), which=which, sleep=naps.append)
-    step = {'action': 'activate_replacement', 'product': None, 'target': 'x', 'command': ACTIVATE['command'],
-            'check': ACTIVATE['check'], 'timeout': 5}
+    step = dict(ACTIVATE, action='activate_replacement', product=None, target='x')
     assert remover.execute(step) is True
-    assert run.calls[0] == ACTIVATE['command'] and run.calls.count(ACTIVATE['check']) == 3
-    assert naps == [0.2, 0.2]
+    # asked first whether it already protects the host, then started, polled, and enabled at boot
+    assert run.calls[0] == ACTIVATE['check'] and run.calls[1] == ACTIVATE['command']
+    assert run.calls.count(ACTIVATE['check']) == 4 and run.calls[-1] == ACTIVATE['persist']
+    assert naps == [0.2, 0.2] and step['already_active'] is False
+
+
+def test_activation_of_a_replacement_that_already_protects_only_persists(tmp_path):
+    run = Recorder({('/bin/sh',): (0, '', '')})
+    remover = linux_remove.Remover(run, root=str(tmp_path), which=which)
+    step = dict(ACTIVATE, action='activate_replacement', product=None, target='x')
+    remover.execute(step)
+    assert run.calls == [ACTIVATE['check'], ACTIVATE['persist']] and step['already_active'] is True
 
 
 def test_activation_that_never_confirms_times_out_with_the_reason(tmp_path):
@@ -267,10 +342,10 @@ def test_activation_that_never_confirms_times_out_with_the_reason(tmp_path):
     run = Recorder({('/bin/sh',): (1, '', 'no fanotify marks')})
     remover = linux_remove.Remover(run, root=str(tmp_path), which=which, sleep=lambda s: None,
                                    clock=lambda: next(ticks))
-    step = {'action': 'activate_replacement', 'product': None, 'target': 'x', 'command': ACTIVATE['command'],
-            'check': ACTIVATE['check'], 'timeout': 5}
+    step = dict(ACTIVATE, action='activate_replacement', product=None, target='x')
     with pytest.raises(linux_remove.RemovalError, match='did not confirm real-time protection within 5s.*no fanotify'):
         remover.execute(step)
+    assert ACTIVATE['persist'] not in run.calls
 
 
 def test_restart_steps_use_systemctl(tmp_path):
@@ -280,3 +355,92 @@ def test_restart_steps_use_systemctl(tmp_path):
     remover.execute({'action': 'enable_service', 'product': 'kesl', 'target': 'kesl'})
     remover.execute({'action': 'start_service', 'product': 'kesl', 'target': 'kesl'})
     assert run.calls == [['/usr/bin/systemctl', 'enable', 'kesl.service'], ['/usr/bin/systemctl', 'start', 'kesl.service']]
+
+
+# --- races and timeouts ----------------------------------------------------------
+
+def test_every_command_runs_under_a_timeout_when_coreutils_has_one(tmp_path):
+    run = Recorder({('/usr/bin/timeout',): (124, '', '')})
+    remover = linux_remove.Remover(run, root=str(tmp_path), command_timeout=42,
+                                   which=lambda n: {'timeout': '/usr/bin/timeout', 'dpkg': '/usr/bin/dpkg'}.get(n))
+    with pytest.raises(linux_remove.RemovalError, match='did not finish within 42s and was stopped'):
+        remover.execute({'action': 'remove_package', 'product': 'kesl', 'target': 'kesl', 'manager': 'dpkg'})
+    assert run.calls[0] == ['/usr/bin/timeout', '--kill-after=5', '42s', '/usr/bin/dpkg', '--purge', 'kesl']
+
+
+def hold_lock(path):
+    """Another process holding an fcntl write lock on ``path`` (as dpkg does), until killed."""
+    import subprocess
+    import sys
+    code = ('import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); '
+            'fcntl.lockf(fd, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(60)')
+    child = subprocess.Popen([sys.executable, '-c', code, path], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == 'locked'
+    return child
+
+
+def test_removal_waits_for_the_package_lock_and_names_who_holds_it(tmp_path):
+    host = FakeHost(tmp_path)
+    lock = host.write('/var/lib/dpkg/lock-frontend', '')
+    child = hold_lock(lock)
+    ticks = iter(range(0, 1000))
+    run = Recorder()
+    remover = linux_remove.Remover(run, root='/', which=which, sleep=lambda s: None, clock=lambda: next(ticks),
+                                   lock_timeout=5)
+    try:
+        # the lock file of the fake tree, read through the real /proc/locks
+        remover.path = lambda p: host.path(p) if p.startswith('/var/lib') else p
+        with pytest.raises(linux_remove.RemovalError, match=r'stayed locked for more than 5s .*process %d' % child.pid):
+            remover.execute({'action': 'remove_package', 'product': 'kesl', 'target': 'kesl', 'manager': 'dpkg'})
+        assert run.calls == []  # dpkg never ran while the lock was held
+        assert 'waiting for the package manager' in remover.notes[0]
+    finally:
+        child.kill()
+        child.wait()
+    assert remover.lock_holder('dpkg') is None
+    remover.execute({'action': 'remove_package', 'product': 'kesl', 'target': 'kesl', 'manager': 'dpkg'})
+    assert run.calls == [['/usr/bin/dpkg', '--purge', 'kesl']]
+
+
+def test_package_command_that_loses_the_lock_race_is_retried(tmp_path):
+    run = Recorder({('/usr/bin/dpkg', '--purge'): [
+        (2, '', 'dpkg: error: dpkg frontend lock was locked by another process with pid 3411'), (0, '', '')]})
+    remover = linux_remove.Remover(run, root=str(tmp_path), which=which, sleep=lambda s: None)
+    remover.execute({'action': 'remove_package', 'product': 'kesl', 'target': 'kesl', 'manager': 'dpkg'})
+    assert run.calls == [['/usr/bin/dpkg', '--purge', 'kesl']] * 2
+
+
+def test_sysv_hosts_disable_and_reenable_with_update_rc_d(tmp_path):
+    run = Recorder()
+    tools = {'update-rc.d': '/usr/sbin/update-rc.d'}
+    remover = linux_remove.Remover(run, root=str(tmp_path), which=tools.get)
+    remover.execute({'action': 'disable_service', 'product': 'kav4fs', 'target': 'kav4fs-supervisor'})
+    remover.execute({'action': 'enable_service', 'product': 'kav4fs', 'target': 'kav4fs-supervisor'})
+    remover.execute({'action': 'start_service', 'product': 'kav4fs', 'target': 'kav4fs-supervisor'})
+    assert run.calls == [['/usr/sbin/update-rc.d', '-f', 'kav4fs-supervisor', 'remove'],
+                         ['/usr/sbin/update-rc.d', 'kav4fs-supervisor', 'defaults'],
+                         ['/etc/init.d/kav4fs-supervisor', 'start']]
+
+
+def test_chkconfig_hosts_reenable_with_chkconfig(tmp_path):
+    run = Recorder()
+    remover = linux_remove.Remover(run, root=str(tmp_path), which={'chkconfig': '/sbin/chkconfig'}.get)
+    remover.execute({'action': 'enable_service', 'product': 'kesl', 'target': 'kesl'})
+    assert run.calls == [['/sbin/chkconfig', 'kesl', 'on']]
+
+
+def test_reenable_without_any_tool_is_a_clear_error(tmp_path):
+    remover = linux_remove.Remover(Recorder(), root=str(tmp_path), which=lambda n: None)
+    with pytest.raises(linux_remove.RemovalError, match='no systemctl, update-rc.d or chkconfig'):
+        remover.execute({'action': 'enable_service', 'product': 'kesl', 'target': 'kesl'})
+
+
+def test_sysv_service_state_comes_from_the_init_script(tmp_path):
+    host = debian_host(tmp_path)
+    os.rmdir(host.path('/run/systemd/system'))
+    host.executable('/etc/init.d/kav4fs-supervisor')
+    host.respond(['/etc/init.d/kav4fs-supervisor', 'status'], rc=0)
+    collector = linux.LinuxCollector(host.run_command, root=host.root, which=host.which)
+    assert collector.services(['kav4fs-supervisor'])['kav4fs-supervisor']['active'] is True
+    host.respond(['/etc/init.d/kav4fs-supervisor', 'status'], rc=3)
+    assert collector.services(['kav4fs-supervisor'])['kav4fs-supervisor']['active'] is False
