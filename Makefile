@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 help:
 	@echo "make demo   - build the lab fleet and run discover -> contain -> replace -> verify on it, with the fleet reports"
-	@echo "make test   - unit tests, lint, module docs and every Molecule scenario"
+	@echo "make test   - unit tests, lint, module docs, every Molecule scenario and ansible-test sanity"
 	@echo "make lab-up HOSTS=N / make lab-down / make bench"
 
 ## --- the two README commands ----------------------------------------------
@@ -28,7 +28,7 @@ demo: setup lab-up
 	$(BIN)/ansible-playbook playbooks/site.yml
 	@echo; $(BIN)/python bin/phaseout report
 
-test: setup unit lint doc-check browser molecule
+test: setup unit lint doc-check browser molecule sanity
 
 ## --- set-up ----------------------------------------------------------------
 setup: system-deps venv sanity-deps
