@@ -443,13 +443,18 @@ def command_run(args, argv):
         meta.update(status=status, rc=rc, finished=finished.replace(microsecond=0).isoformat(),
                     duration_s=round((finished - started).total_seconds(), 1))
         _write_json(os.path.join(private, 'phaseout-run.json'), meta)
+    page = os.path.join(artifacts, 'dashboard.html')
+    if os.path.exists(page):  # again, now that the run is over and recorded as such
+        try:
+            _import_dashboard(args.root).write_dashboard(artifacts, waves=inventory_waves(kwargs['inventory']))
+        except Exception as exc:  # noqa: BLE001 - the reports are written; the page is a view of them
+            print('phaseout: the dashboard was not rewritten: %s' % exc, file=sys.stderr)
     phases = SITE_PHASES if args.command == 'site' else (args.command,)
     print()
     for phase in phases:
         report = load_summary(artifacts, phase)
         if report:
             print(render(report, 'table', artifacts, phase))
-    page = os.path.join(artifacts, 'dashboard.html')
     if os.path.exists(page):
         print('dashboard: %s' % page)
     print('phaseout %s: %s (rc=%s), run %s' % (args.command, status, rc, run_id))

@@ -138,6 +138,9 @@ def test_a_run_keeps_its_artifacts_and_is_listed(tmp_path, inventory, monkeypatc
     def fake_run(**kwargs):
         seen.update(kwargs)
         os.makedirs(os.path.join(kwargs['private_data_dir'], 'artifacts', kwargs['ident']))
+        # what fleet_report does during the run: the report and the page (the run still "running")
+        fleet.write_phase(str(artifacts), 'discover', {'a': fleet.UNREACHABLE}, '2026-03-01T00:00:00+00:00')
+        (artifacts / 'dashboard.html').write_text('written during the run')
         for event in ({'event': 'playbook_on_play_start', 'event_data': {'name': 'Discover'}},
                       {'event': 'runner_on_unreachable', 'event_data': {'host': 'a', 'res': {'msg': 'down'}}}):
             kwargs['event_handler'](event)
@@ -154,6 +157,9 @@ def test_a_run_keeps_its_artifacts_and_is_listed(tmp_path, inventory, monkeypatc
     meta = json.loads((run_dir / 'phaseout-run.json').read_text())
     assert meta['status'] == 'failed' and meta['rc'] == 2 and meta['command'] == 'discover'
     assert meta['options'] == ['-i', str(inventory), '--artifacts', str(artifacts), '--wave', 'wave_pilot']
+    # the page is written again once the run is over: it lists the run as finished
+    page = (artifacts / 'dashboard.html').read_text()
+    assert run_id in page and '>failed<' in page and '>running<' not in page
     out = capsys.readouterr().out
     assert 'a unreachable at "None": down (done 0/2, failed 1)' in out
     assert cli.main(['--artifacts', str(artifacts), 'runs']) == 0
