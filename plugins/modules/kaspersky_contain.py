@@ -37,7 +37,7 @@ description:
   - Idempotence is decided from the rules' comments (C(phaseout-contain:<purpose>:<hash of the rule>)), the hosts
     block and the persisted files, so a second run with the same options reports no change.
 author:
-  - phaseout maintainers (!UNKNOWN)
+  - phaseout maintainers (@phaseout)
 options:
   state:
     description: V(present) contains the host; V(absent) undoes everything this module added.
