@@ -25,7 +25,7 @@ help:
 
 ## --- the two README commands ----------------------------------------------
 demo: setup lab-up
-	$(BIN)/ansible-playbook playbooks/site.yml
+	$(BIN)/ansible-playbook playbooks/site.yml -e phaseout_targets=all
 	@echo; $(BIN)/python bin/phaseout report
 
 test: setup unit lint doc-check browser molecule sanity
