@@ -261,15 +261,102 @@ def test_drift_alarm_schedule_fails_discover_on_the_migrated_waves(play, tasks, 
     assert args['state'] == "{{ 'present' if awx_phaseout_drift_targets else 'absent' }}"
 
 
-def test_secrets_credential_injects_what_the_example_inventory_expects(tasks):
+def test_secrets_credentials_inject_what_the_example_inventory_expects(tasks):
     example = _load('inventories', 'example', 'group_vars', 'windows', 'vault.yml.example')
-    args = tasks['Create the custom credential type of the phaseout secrets']['awx.awx.credential_type']
-    injected = args['injectors']['extra_vars']
-    assert set(injected) == set(example)
-    fields = {field['id']: field for field in args['inputs']['fields']}
-    for variable, template in injected.items():
-        field = re.fullmatch(r'\{\{ (\w+) \}\}', template).group(1)
-        assert fields[field]['secret'] is True, variable
+    injected_by_type = {}
+    for name in ('Create the custom credential type of the WinRM password',
+                 'Create the custom credential type of the phaseout removal secrets'):
+        args = tasks[name]['awx.awx.credential_type']
+        injected = args['injectors']['extra_vars']
+        fields = {field['id']: field for field in args['inputs']['fields']}
+        for variable, template in injected.items():
+            field = re.fullmatch(r'\{\{ (\w+) \}\}', template).group(1)
+            assert fields[field]['secret'] is True, variable
+        injected_by_type[name] = set(injected)
+    assert set.union(*injected_by_type.values()) == set(example)
+    assert not set.intersection(*injected_by_type.values()), 'each secret in one credential type only'
+    assert injected_by_type['Create the custom credential type of the WinRM password'] == {
+        'vault_phaseout_winrm_password'}
+
+
+def _trusted(value):
+    from ansible.template import trust_as_template
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    return value
+
+
+def _credentials_of_each_template(play, tasks, vault_password=''):
+    """Render the job template task's credentials expression for each template, as Ansible would."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    variables = _trusted(play['vars'])
+    variables['awx_phaseout_vault_password'] = vault_password
+    expression = _trusted(tasks['Create one job template per phase playbook']['awx.awx.job_template']['credentials'])
+    return {jt['name']: Templar(loader=DataLoader(), variables=dict(variables, item=_trusted(jt))).template(expression)
+            for jt in play['vars']['awx_phaseout_job_templates']}
+
+
+def test_removal_secrets_are_attached_only_to_the_jobs_that_remove_kaspersky(play, tasks, templates):
+    credentials = _credentials_of_each_template(play, tasks)
+    secrets = play['vars']['awx_phaseout_secrets_credential']
+    winrm = play['vars']['awx_phaseout_winrm_credential']
+    with_secrets = sorted(name for name, creds in credentials.items() if secrets in creds)
+    assert with_secrets == ['phaseout replace', 'phaseout site']
+    for name, creds in credentials.items():
+        assert play['vars']['awx_phaseout_machine_credential'] in creds and winrm in creds, name
+        assert len(creds) == len(set(creds)), name
+    nightly = tasks['Schedule the nightly discover (drift detection)']['awx.awx.schedule']['unified_job_template']
+    assert secrets not in credentials[nightly], 'the nightly read-only discover never gets the removal secrets'
+    with_vault = _credentials_of_each_template(play, tasks, vault_password='x')
+    assert all(play['vars']['awx_phaseout_vault_credential'] in creds for creds in with_vault.values())
+
+
+def test_secret_fields_are_split_between_the_two_credentials(play, tasks):
+    fields = set(play['vars']['awx_phaseout_secrets'])
+    removal = set(play['vars']['__awx_phaseout_removal_secrets'])
+    assert removal < fields and fields - removal == {'winrm_password'}
+    for name in ('Create the WinRM credential (fill it in the controller)',
+                 'Create the phaseout removal secrets credential (fill it in the controller)'):
+        assert tasks[name].get('no_log') is True, name
+
+
+def test_nightly_discover_only_reports_and_the_workflow_discover_fails_on_unread_hosts(play, tasks, templates, nodes):
+    args = tasks['Schedule the nightly discover (drift detection)']['awx.awx.schedule']
+    assert args['extra_data']['discover_report_only'] == 'true'
+    question = {q['variable']: q for q in templates['phaseout discover']['survey']}['discover_report_only']
+    assert question['type'] == 'multiplechoice' and question['default'] == 'false'
+    assert 'discover_report_only' not in (nodes['discover'].get('extra_data') or {}), (
+        'the rollout discover must fail when it cannot read a host')
+    spec = _load('roles', 'discover', 'meta', 'argument_specs.yml')['argument_specs']
+    assert spec['main']['options']['discover_report_only']['type'] == 'bool'
+    assert 'finish' in spec
+    with open(os.path.join(ROOT, 'playbooks', 'discover.yml'), encoding='utf-8') as handle:
+        assert 'tasks_from: finish' in handle.read()
+
+
+def test_batch_questions_agree_with_the_rollout_rules(play):
+    from ansible_collections.phaseout.antivirus.plugins.module_utils import rollout
+    questions = [q for jt in play['vars']['awx_phaseout_job_templates'] for q in jt['survey']]
+    questions += play['vars']['awx_phaseout_workflow_survey']
+    serial = [q for q in questions if q['variable'] == 'phaseout_serial']
+    max_fail = [q for q in questions if q['variable'] == 'phaseout_max_fail_percentage']
+    assert serial and max_fail
+    for question in serial:
+        assert rollout.check_serial(question['default']) == '100%'
+        assert '1%' in question['question_description'] and '100%' in question['question_description']
+    for question in max_fail:
+        assert question['type'] == 'integer'
+        assert rollout.check_max_fail(question['min']) == question['min'] == 0
+        assert rollout.check_max_fail(question['max']) == question['max'] == 100
+        rollout.check_max_fail(question['default'])
+        for outside in (question['min'] - 1, question['max'] + 1):
+            with pytest.raises(rollout.RolloutError):
+                rollout.check_max_fail(outside)
 
 
 def test_tasks_use_fqcn_and_credentials_with_secrets_are_no_log(play):
