@@ -36,6 +36,7 @@ import tempfile
 
 PHASES = ('discover', 'contain', 'preflight', 'replace', 'verify')
 DASHBOARD_FILE = 'dashboard.html'
+DRY_RUN_SUFFIX = '-dry-run'  # dry-run reports are written beside the real ones: <artifacts>/<phase>-dry-run/
 RUNS_DIR = 'runs'
 RUN_META = 'phaseout-run.json'
 
@@ -52,6 +53,8 @@ STATES = (
     ('planned', 'planned (dry run)', '#a78bfa', False),
     ('replaced', 'replaced', '#16a34a', False),
     ('compliant', 'compliant', '#166534', False),
+    ('removal_incomplete', 'removal incomplete', '#0d9488', True),
+    ('degraded', 'replacement degraded', '#c2410c', True),
     ('fallback', 'fallback provider', '#ca8a04', True),
     ('blocked', 'blocked', '#ea580c', True),
     ('noncompliant', 'not compliant', '#be123c', True),
@@ -77,6 +80,7 @@ _WORDS = {
     'failed': 'failed', 'incomplete': 'failed', 'error': 'failed',
     'interrupted': 'interrupted', 'unreachable': 'unreachable', 'missing': 'unreachable',
     'unprotected': 'unprotected', 'skipped': 'skipped', 'excluded': 'skipped', 'do_not_touch': 'skipped',
+    'removal_incomplete': 'removal_incomplete', 'degraded': 'degraded',
 }
 # The fleet state of a host comes from its most advanced phase.
 PHASE_RANK = {phase: index for index, phase in enumerate(PHASES)}
@@ -190,7 +194,7 @@ def host_state(phase, record):
         return 'interrupted'
     if status in ('unreachable', 'missing') or any(w.startswith('unreachable') for w in words):
         return 'unreachable'
-    if any(w.startswith('would ') for w in words):
+    if any(w.startswith('would') for w in words):  # would_replace, would_install (dry runs)
         return 'planned'
     if phase == 'contain' and record.get('containment') == 'lapsed':
         return 'lapsed'
@@ -261,11 +265,26 @@ def load_reports(artifacts_dir):
     phases = {}
     for phase in PHASES:
         base = os.path.join(artifacts_dir, phase)
+        beside = base + DRY_RUN_SUFFIX
         records, dry_run, summaries = {}, {}, []
-        if not os.path.isdir(base):
+        if not os.path.isdir(base) and not os.path.isdir(beside):
             continue
         check_dirs = {}  # directory -> timestamps of its dry-run summaries
         summary_paths = sorted(glob.glob(os.path.join(glob.escape(base), '**', 'summary.json'), recursive=True))
+        beside_paths = sorted(glob.glob(os.path.join(glob.escape(beside), '**', '*.json'), recursive=True))
+        for path in beside_paths:  # everything there is a dry run
+            data = _load_json(path, problems)
+            if os.path.basename(path) == 'summary.json' and isinstance(data, dict):
+                summary = dict(data.get('summary') or {}) if isinstance(data.get('summary'), dict) else {}
+                summary.update(_path=os.path.relpath(path, artifacts_dir), check_mode=True)
+                summaries.append(summary)
+                hosts = data.get('hosts', [])
+                for index, record in enumerate(hosts if isinstance(hosts, list) else []):
+                    _add_record(phase, record, '%s#%d' % (path, index), True, records, dry_run, problems)
+            elif os.path.basename(os.path.dirname(path)) == 'hosts' and data is not None:
+                if isinstance(data, dict) and not isinstance(data.get('host'), str):
+                    data = dict(data, host=os.path.splitext(os.path.basename(path))[0])
+                _add_record(phase, data, path, True, records, dry_run, problems)
         for path in summary_paths:
             data = _load_json(path, problems)
             if data is None:

@@ -30,19 +30,18 @@ HOSTILE = '<script>window.__pwned=1</script>"\'&amp;x'
 
 
 def host_file_name(host):
-    """The record's file name: report.py's safe name when it has one, else a quoted one."""
-    for name in ('safe_filename', 'host_file_name', 'safe_host_filename'):
-        function = getattr(report, name, None)
-        if callable(function):
-            try:
-                return function(host)
-            except Exception:  # noqa: BLE001 - fall back to our own quoting
-                break
-    return urllib.parse.quote(host, safe='') + '.json'
+    """The record's file name: the collection's safe name (report_safety) when it has one, else a quoted one."""
+    try:
+        from ansible_collections.phaseout.antivirus.plugins.module_utils import report_safety
+        return report_safety.safe_filename(host)
+    except ImportError:
+        return urllib.parse.quote(host, safe='') + '.json'
 
 
-def write_phase(artifacts, phase, results, timestamp, check_mode=False, waves=None, subdir=None):
-    """Records from raw results {host: result} through report.py, written like fleet_report does."""
+def write_phase(artifacts, phase, results, timestamp, check_mode=False, waves=None, subdir=None, beside=False):
+    """Records from raw results {host: result} through report.py, written like fleet_report does.
+
+    beside: a dry run goes to <phase>-dry-run/ (as report_safety.report_dir has it), else over the real one."""
     records = []
     for host, raw in results.items():
         record = report.build_record(host, phase, raw, timestamp)
@@ -50,7 +49,7 @@ def write_phase(artifacts, phase, results, timestamp, check_mode=False, waves=No
             record['groups'] = ['lab', waves[host]]
         records.append(record)
     summary = report.summarize(phase, records, timestamp, check_mode=check_mode)
-    base = os.path.join(artifacts, phase, subdir) if subdir else os.path.join(artifacts, phase)
+    base = os.path.join(artifacts, phase + ('-dry-run' if check_mode and beside else ''), subdir or '')
     os.makedirs(os.path.join(base, 'hosts'), exist_ok=True)
     for record in records:
         name = host_file_name(record['host'])

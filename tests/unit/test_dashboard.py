@@ -247,3 +247,28 @@ def test_a_lapsed_containment_seen_by_discover_needs_attention(tmp_path):
     model = dashboard.build_model(dashboard.load_reports(artifacts))
     assert [r['text'] for r in model['attention'][0]['reasons']] == [
         'containment lapsed: the contain rules are no longer in place']
+
+
+def test_dry_runs_written_beside_the_real_reports(tmp_path):
+    artifacts = str(tmp_path)
+    fleet.write_phase(artifacts, 'replace', {'a': fleet.replace_result('failed', error='boom')},
+                      '2026-03-01T10:00:00+00:00')
+    fleet.write_phase(artifacts, 'replace', {'a': dict(fleet.replace_result('planned'), outcome='would_replace'),
+                                             'b': dict(fleet.replace_result('planned'), outcome='would_install')},
+                      '2026-03-02T10:00:00+00:00', check_mode=True, beside=True)
+    assert os.path.isdir(os.path.join(artifacts, 'replace-dry-run', 'hosts'))
+    model = dashboard.build_model(dashboard.load_reports(artifacts))
+    table = model['phase_tables'][0]
+    assert table['total'] == {'failed': 1} and table['dry_run'] == {'planned': 2}
+    assert table['last_run_dry'] and table['last_real_hosts'] == 1
+    assert [r['host'] for r in model['attention']] == ['a']
+
+
+@pytest.mark.parametrize('outcome', ['removal_incomplete', 'degraded', 'interrupted', 'unreachable'])
+def test_the_swap_outcomes_of_the_journal_need_attention(tmp_path, outcome):
+    artifacts = str(tmp_path)
+    fleet.write_phase(artifacts, 'replace', {'a': dict(fleet.replace_result('failed', error='cleanup: rc 1'),
+                                                       outcome=outcome, verdict=outcome)},
+                      '2026-03-01T10:00:00+00:00')
+    model = dashboard.build_model(dashboard.load_reports(artifacts))
+    assert model['rows'][0]['state'] == outcome and model['attention'][0]['host'] == 'a'
