@@ -337,16 +337,41 @@ def _add_record(phase, record, where, is_check, records, dry_run, problems):
 
 
 def load_runs(artifacts_dir, problems=None):
-    """The runs the command line kept under <artifacts>/runs/<run_id>/ (newest first)."""
+    """Every run, newest first: the command line's (<artifacts>/runs/<run_id>/phaseout-run.json) merged by
+    run id with the controller's ledger (<artifacts>/ledger/<run_id>.jsonl, every run, AWX's and plain
+    ansible-playbook's too), which tells the interrupted runs and the hosts lost in them."""
     problems = [] if problems is None else problems
-    runs = []
+    by_id = {}
     for path in glob.glob(os.path.join(glob.escape(artifacts_dir), RUNS_DIR, '*', RUN_META)):
         meta = _load_json(path, problems)
         if isinstance(meta, dict):
             meta.setdefault('run_id', os.path.basename(os.path.dirname(path)))
-            runs.append(meta)
+            by_id[str(meta['run_id'])] = meta
         elif meta is not None:
             problems.append('%s: not an object' % path)
+    try:
+        from ansible_collections.phaseout.antivirus.plugins.module_utils import ledger
+        ledger_runs = ledger.runs(artifacts_dir)
+    except Exception as exc:  # noqa: BLE001 - the ledger is optional here; a broken one is reported
+        ledger_runs = []
+        if not isinstance(exc, ImportError):
+            problems.append('%s: the ledger cannot be read: %s' % (os.path.join(artifacts_dir, 'ledger'), exc))
+    for entry in ledger_runs:
+        if not isinstance(entry, dict) or not entry.get('run_id'):
+            continue
+        run = by_id.setdefault(str(entry['run_id']), {'run_id': entry['run_id']})
+        run.setdefault('command', ', '.join(entry.get('phases') or []) or os.path.basename(
+            str(entry.get('playbook') or '')))
+        run.setdefault('started', entry.get('started_at'))
+        if entry.get('ended_at'):
+            run.setdefault('finished', entry.get('ended_at'))
+        run['hosts'] = entry.get('hosts')
+        lost = list(entry.get('unreachable') or []) + list(entry.get('in_flight') or [])
+        run['lost'] = lost
+        if entry.get('interrupted') and run.get('status') in (None, 'running', 'interrupted'):
+            run['status'] = 'interrupted'
+        run.setdefault('status', 'finished')
+    runs = list(by_id.values())
     runs.sort(key=lambda r: _text(r.get('started') or r.get('run_id')), reverse=True)
     return runs
 
@@ -612,8 +637,9 @@ def build_model(reports, generated=None):
         'progress': _progress(phases),
         'runs': [{'run_id': _text(r.get('run_id'), 80), 'command': _text(r.get('command'), 200),
                   'started': _text(r.get('started'), 40), 'finished': _text(r.get('finished'), 40),
-                  'status': _text(r.get('status'), 40), 'rc': _text(r.get('rc'), 10)}
-                 for r in reports.get('runs', [])[:50]],
+                  'status': _text(r.get('status'), 40), 'rc': _text(r.get('rc'), 10),
+                  'hosts': _text(r.get('hosts'), 10), 'lost': _text(r.get('lost'), 300)}
+                 for r in reports.get('runs', [])[:50] if isinstance(r, dict)],
         'rows': rows,
         'problems': problems,
         'phases': list(PHASES),
@@ -879,8 +905,8 @@ of {{ at.total }} attested host(s).</p>
 <section id="runs">
 <h2>Runs</h2>
 <table>
-<thead><tr><th>run id</th><th>command</th><th>started</th><th>finished</th><th>status</th><th class="n">rc</th></tr></thead>
-<tbody>{% for r in m.runs %}<tr><td class="host">{{ r.run_id }}</td><td>{{ r.command }}</td><td>{{ r.started }}</td><td>{{ r.finished }}</td><td>{{ r.status }}</td><td class="n">{{ r.rc }}</td></tr>{% endfor %}</tbody>
+<thead><tr><th>run id</th><th>command</th><th>started</th><th>finished</th><th>status</th><th class="n">rc</th><th class="n">hosts</th><th>lost (unreachable or in flight)</th></tr></thead>
+<tbody>{% for r in m.runs %}<tr data-status="{{ r.status }}"><td class="host">{{ r.run_id }}</td><td>{{ r.command }}</td><td>{{ r.started }}</td><td>{{ r.finished }}</td><td class="{% if r.status in ('interrupted', 'failed') %}bad{% endif %}">{{ r.status }}</td><td class="n">{{ r.rc }}</td><td class="n">{{ r.hosts }}</td><td class="host">{{ r.lost }}</td></tr>{% endfor %}</tbody>
 </table>
 </section>
 {% endif %}

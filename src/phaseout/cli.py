@@ -356,28 +356,13 @@ def command_report(args):
     return EXIT_OK
 
 
-def list_runs(artifacts):
-    runs_dir = os.path.join(artifacts, 'runs')
-    runs = []
-    if not os.path.isdir(runs_dir):
-        return runs
-    for name in sorted(os.listdir(runs_dir), reverse=True):
-        meta_path = os.path.join(runs_dir, name, 'phaseout-run.json')
-        try:
-            with open(meta_path, encoding='utf-8') as handle:
-                meta = json.load(handle)
-        except (OSError, ValueError):
-            meta = {'run_id': name, 'status': 'unknown (no phaseout-run.json)'}
-        if not isinstance(meta, dict):
-            meta = {'run_id': name, 'status': 'unknown (bad phaseout-run.json)'}
-        meta.setdefault('run_id', name)
-        meta['path'] = os.path.join(runs_dir, name)
-        runs.append(meta)
-    return runs
+def list_runs(artifacts, root):
+    """The command line's runs and the ledger's (AWX's and plain ansible-playbook's too), newest first."""
+    return _import_dashboard(root).load_runs(artifacts)
 
 
 def command_runs(args):
-    runs = list_runs(os.path.abspath(args.artifacts))
+    runs = list_runs(os.path.abspath(args.artifacts), args.root)
     if args.json:
         print(json.dumps(runs, indent=2, sort_keys=True))
         return EXIT_OK
@@ -385,14 +370,18 @@ def command_runs(args):
         print('phaseout: no run under %s yet' % os.path.join(os.path.abspath(args.artifacts), 'runs'),
               file=sys.stderr)
         return EXIT_NO_INPUT
-    print('%-36s %-9s %-20s %8s  %-10s %4s  %s' % ('run id', 'command', 'started', 'duration', 'status', 'rc',
-                                                    'options'))
+    print('%-36s %-18s %-20s %8s  %-11s %4s %5s  %s' % ('run id', 'command', 'started', 'duration', 'status', 'rc',
+                                                         'hosts', 'options / lost hosts'))
     for run in runs:
         duration = run.get('duration_s')
-        print('%-36s %-9s %-20s %8s  %-10s %4s  %s' % (
-            run.get('run_id'), run.get('command', '?'), str(run.get('started', ''))[:19],
-            '%.0f s' % duration if isinstance(duration, (int, float)) else '-', run.get('status', '?'),
-            run.get('rc', '-'), ' '.join(run.get('options', []))))
+        detail = ' '.join(str(o) for o in run.get('options') or [])
+        if run.get('lost'):
+            detail = (detail + '  lost: ' if detail else 'lost: ') + ' '.join(str(h) for h in run['lost'])
+        print('%-36s %-18s %-20s %8s  %-11s %4s %5s  %s' % (
+            run.get('run_id'), run.get('command') or '?', str(run.get('started') or '')[:19],
+            '%.0f s' % duration if isinstance(duration, (int, float)) else '-', run.get('status') or '?',
+            '-' if run.get('rc') is None else run.get('rc'), '-' if run.get('hosts') is None else run['hosts'],
+            detail))
     return EXIT_OK
 
 

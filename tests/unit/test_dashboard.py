@@ -272,3 +272,29 @@ def test_the_swap_outcomes_of_the_journal_need_attention(tmp_path, outcome):
                       '2026-03-01T10:00:00+00:00')
     model = dashboard.build_model(dashboard.load_reports(artifacts))
     assert model['rows'][0]['state'] == outcome and model['attention'][0]['host'] == 'a'
+
+
+def test_runs_merge_the_command_line_and_the_ledger(tmp_path):
+    runs = tmp_path / 'runs' / 'R1'
+    runs.mkdir(parents=True)
+    (runs / 'phaseout-run.json').write_text(json.dumps({
+        'run_id': 'R1', 'command': 'replace', 'started': '2026-03-01T10:00:00+00:00', 'status': 'running', 'rc': None}))
+    ledger = tmp_path / 'ledger'
+    ledger.mkdir()
+    lines = [{'event': 'run_start', 'at': '2026-03-01T10:00:01+00:00', 'playbook': 'replace.yml'},
+             {'event': 'play_start', 'phase': 'replace', 'at': '2026-03-01T10:00:02+00:00'},
+             {'event': 'task_start', 'host': 'web1', 'task': 'Swap', 'step': 'kaspersky_stopped',
+              'at': '2026-03-01T10:00:03+00:00'}]
+    (ledger / 'R1.jsonl').write_text(''.join(json.dumps(line) + '\n' for line in lines))
+    # a run of plain ansible-playbook (AWX), only in the ledger, that ended
+    other = [{'event': 'run_start', 'at': '2026-03-02T10:00:00+00:00', 'playbook': '/p/verify.yml'},
+             {'event': 'play_start', 'phase': 'verify'},
+             {'event': 'ok', 'host': 'web1', 'task': 'Attest', 'at': '2026-03-02T10:00:01+00:00'},
+             {'event': 'run_end', 'at': '2026-03-02T10:00:05+00:00'}]
+    (ledger / 'R2.jsonl').write_text(''.join(json.dumps(line) + '\n' for line in other))
+    found = dashboard.load_runs(str(tmp_path))
+    assert [r['run_id'] for r in found] == ['R2', 'R1']
+    assert found[1]['status'] == 'interrupted' and found[1]['lost'] == ['web1'] and found[1]['command'] == 'replace'
+    assert found[0]['status'] == 'finished' and found[0]['command'] == 'verify' and found[0]['hosts'] == 1
+    page = dashboard.render_dashboard(str(tmp_path))
+    assert '<tr data-status="interrupted"><td class="host">R1</td>' in page
