@@ -12,7 +12,8 @@ bin=${VENV:-.venv}/bin
 prefix=bench
 inventory=lab/.state/bench-inventory.yml
 export ANSIBLE_CONFIG=$PWD/ansible.cfg
-export PHASEOUT_ARTIFACTS_DIR_BENCH=$(mktemp -d)
+PHASEOUT_ARTIFACTS_DIR_BENCH=$(mktemp -d)
+export PHASEOUT_ARTIFACTS_DIR_BENCH
 
 cleanup() { lab/lab.sh down --prefix "$prefix" >/dev/null 2>&1 || true; rm -rf "$PHASEOUT_ARTIFACTS_DIR_BENCH"; }
 trap cleanup EXIT

@@ -14,6 +14,7 @@ description:
   - Takes the M(phaseout.antivirus.kaspersky_info) result and the provider health contract the verify phase
     collected and returns one line per reason the host is not compliant, for the fleet report's C(error)
     column and the attestation's C(reasons).
+  - A swap the host's journal records as interrupted, and two real-time engines running at once, are reasons too.
   - An empty list means Kaspersky is gone and the replacement is healthy.
 options:
   _input:
@@ -83,6 +84,12 @@ def attestation_reasons(kaspersky, health, provider='replacement', error=''):
         if modules:
             detail += ('; ' if detail else '') + 'kernel modules ' + ', '.join(map(str, modules))
         reasons.append('Kaspersky %s: %s' % (verdict, detail or 'traces found'))
+    journal = kaspersky.get('journal') or {}
+    if journal.get('interrupted'):
+        reasons.append('swap %s' % (journal.get('message') or 'interrupted'))
+    protection = kaspersky.get('protection')
+    if protection and '+' in str(protection):
+        reasons.append('two real-time engines run: %s' % protection)
     if not health:
         if not error:
             reasons.append('%s: health not checked' % provider)

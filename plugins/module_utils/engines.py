@@ -27,4 +27,3 @@ REALTIME_ENGINES = (
     {'id': 'trellix', 'name': 'Trellix (McAfee) Endpoint Security', 'linux': {'processes': ('/opt/McAfee/', '/opt/isec/')}},
     {'id': 'bitdefender', 'name': 'Bitdefender GravityZone', 'linux': {'processes': ('/opt/bitdefender-security-tools/',)}},
 )
-

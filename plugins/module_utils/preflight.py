@@ -198,4 +198,6 @@ ARGUMENT_SPEC = {
     'allow_pending_reboot': {'type': 'bool', 'default': True},
     'do_not_touch': {'type': 'bool', 'default': False},
     'required_realtime': {'type': 'bool', 'default': True},
+    # Windows only: encryption is a warning instead of a blocker (accepted, and ignored, on Linux).
+    'allow_encrypted': {'type': 'bool', 'default': False},
 }

@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ description:
     C(phaseout_<phase>); AWX keeps them as the job's artifacts.
   - This is an action plugin; it runs on the controller only and never contacts the hosts.
 author:
-  - phaseout maintainers
+  - phaseout maintainers (@phaseout)
 options:
   phase:
     description: Name of the phase, used as the report sub-directory.
@@ -50,6 +51,8 @@ options:
         then reported from the run's ledger (C(<dest>/ledger/<run_id>.jsonl), written by the
         C(phaseout.antivirus.ledger) callback) as V(unreachable) with the step it was in, never as merely missing.
     type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -57,6 +60,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: [posix]
 '''
 

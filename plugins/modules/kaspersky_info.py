@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ description:
     controller into the same return shape.
   - The module never changes anything; it runs in check mode with full output.
 author:
-  - phaseout maintainers
+  - phaseout maintainers (@phaseout)
 options:
   vendor:
     description:
@@ -40,6 +41,8 @@ options:
       - Disable to save a few hundred milliseconds per host when only presence matters.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -47,6 +50,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: [posix, windows]
 notes:
   - Run it as root (C(become)) to see every process's executable and every unit's state.

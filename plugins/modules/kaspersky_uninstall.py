@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ description:
   - On Windows the action plugin plans in Python and removes each product through
     M(ansible.windows.win_package) by product code; see the Windows options.
 author:
-  - phaseout maintainers
+  - phaseout maintainers (@phaseout)
 options:
   vendor:
     description: The banned vendor whose products to remove.
@@ -164,6 +165,8 @@ options:
     description: Windows only. Remove even when Kaspersky disk or file encryption is detected.
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -172,6 +175,7 @@ attributes:
     support: full
     details: The diff shows the verdict, installed products and leftovers before and after.
   platform:
+    support: full
     platforms: [posix, windows]
 notes:
   - Needs root on Linux.

@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ description:
     Free disk space and memory are not read there (a warning says so); O(min_free_mb), O(min_mem_mb) and
     O(required_realtime) apply to Linux only.
 author:
-  - phaseout maintainers
+  - phaseout maintainers (@phaseout)
 options:
   vendor:
     description: The banned vendor to detect.
@@ -50,6 +51,14 @@ options:
     description: The replacement needs fanotify for on-access scanning; a kernel without it is a blocker.
     type: bool
     default: true
+  allow_encrypted:
+    description:
+      - Windows only. Kaspersky disk or file encryption is a warning instead of a blocker (decrypt first, or accept
+        the removal knowingly). Ignored on Linux.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -57,7 +66,8 @@ attributes:
   diff_mode:
     support: none
   platform:
-    platforms: [posix]
+    support: full
+    platforms: [posix, windows]
 '''
 
 EXAMPLES = r'''
@@ -84,8 +94,8 @@ blockers:
   elements: str
   sample: ["package manager lock /var/lib/dpkg/lock-frontend is held by another process ..."]
 warnings:
-  description: Soft problems worth knowing.
-  returned: always
+  description: Soft problems worth knowing (also shown as Ansible warnings).
+  returned: when there are any
   type: list
   elements: str
 facts:
@@ -117,7 +127,7 @@ def main():
     decision = evaluate(facts, detection, min_free_mb=params['min_free_mb'], min_mem_mb=params['min_mem_mb'],
                         allow_pending_reboot=params['allow_pending_reboot'], do_not_touch=params['do_not_touch'],
                         required_realtime=params['required_realtime'])
-    for warning in collector.warnings + decision['warnings']:
+    for warning in collector.warnings + decision.pop('warnings'):
         module.warn(warning)
     module.exit_json(changed=False, facts=facts, detection=detection, **decision)
 

@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ options:
   run_id:
     description: The run recording the step. A different run than the journal's is recorded as resuming it.
     type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -52,6 +55,7 @@ attributes:
     support: full
     details: The diff shows the journal's state and step before and after.
   platform:
+    support: full
     platforms: [posix, windows]
 notes:
   - A host without a journal (nothing was ever swapped there, or the swap had nothing to change) is left alone; the

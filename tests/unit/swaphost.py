@@ -26,13 +26,15 @@ ACTIVATE = {'command': [SYSTEMCTL, 'start', 'clamav-clamonacc.service'], 'check'
             'deactivate': [SYSTEMCTL, 'disable', '--now', 'clamav-clamonacc.service'], 'timeout': 3}
 
 PACKAGES = {
-    'kesl': {'version': '12.1.0-1125', 'files': ['/opt/kaspersky/kesl/sbin/kesl', '/lib/systemd/system/kesl.service',
-                                                  '/opt/kaspersky/kesl/bin/kesl-control'],
-             'data': ['/var/opt/kaspersky/kesl/common/kesl.ini'], 'service': 'kesl', 'pid': 412},
-    'klnagent64': {'version': '15.1.0-20748', 'files': ['/opt/kaspersky/klnagent64/sbin/klnagent',
-                                                         '/lib/systemd/system/klnagent64.service',
-                                                         '/opt/kaspersky/klnagent64/bin/klnagchk'],
-                   'data': ['/var/opt/kaspersky/klnagent/state'], 'service': 'klnagent64', 'pid': 420},
+    'kesl': {
+        'version': '12.1.0-1125',
+        'files': ['/opt/kaspersky/kesl/sbin/kesl', '/lib/systemd/system/kesl.service', '/opt/kaspersky/kesl/bin/kesl-control'],
+        'data': ['/var/opt/kaspersky/kesl/common/kesl.ini'], 'service': 'kesl', 'pid': 412},
+    'klnagent64': {
+        'version': '15.1.0-20748',
+        'files': ['/opt/kaspersky/klnagent64/sbin/klnagent', '/lib/systemd/system/klnagent64.service',
+                  '/opt/kaspersky/klnagent64/bin/klnagchk'],
+        'data': ['/var/opt/kaspersky/klnagent/state'], 'service': 'klnagent64', 'pid': 420},
 }
 
 

@@ -62,3 +62,13 @@ def test_wrong_types_are_clear_errors():
         attestation_reasons('clean', HEALTHY)
     with pytest.raises(AnsibleFilterError, match='health contract'):
         attestation_reasons({'verdict': 'clean'}, ['healthy'])
+
+
+def test_an_interrupted_swap_and_two_engines_are_reasons():
+    from ansible_collections.phaseout.antivirus.plugins.filter.attestation_reasons import attestation_reasons
+    kaspersky = {'verdict': 'clean', 'protection': 'kaspersky+clamav',
+                 'journal': {'interrupted': True, 'message': 'interrupted at step kaspersky_stopped'}}
+    reasons = attestation_reasons(kaspersky, {'healthy': True}, 'clamav')
+    assert reasons == ['swap interrupted at step kaspersky_stopped', 'two real-time engines run: kaspersky+clamav']
+    assert attestation_reasons({'verdict': 'clean', 'protection': 'clamav', 'journal': {'interrupted': False}},
+                               {'healthy': True}, 'clamav') == []

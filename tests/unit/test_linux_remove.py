@@ -127,9 +127,9 @@ def which(name):
 
 
 def test_dpkg_purge_then_failing_maintainer_script_without_force(tmp_path):
-    run = Recorder({('/usr/bin/dpkg', '--purge'): (1, '', "dpkg: error processing package kesl (--purge):\n"
-                                                           " installed kesl package pre-removal script subprocess"
-                                                           " returned error exit status 1\n")})
+    failure = ("dpkg: error processing package kesl (--purge):\n"
+               " installed kesl package pre-removal script subprocess returned error exit status 1\n")
+    run = Recorder({('/usr/bin/dpkg', '--purge'): (1, '', failure)})
     remover = linux_remove.Remover(run, root=str(tmp_path), which=which)
     step = {'action': 'remove_package', 'product': 'kesl', 'target': 'kesl', 'manager': 'dpkg', 'force': False}
     with pytest.raises(linux_remove.RemovalError) as err:
@@ -362,7 +362,7 @@ def test_restart_steps_use_systemctl(tmp_path):
 def test_every_command_runs_under_a_timeout_when_coreutils_has_one(tmp_path):
     run = Recorder({('/usr/bin/timeout',): (124, '', '')})
     remover = linux_remove.Remover(run, root=str(tmp_path), command_timeout=42,
-                                   which=lambda n: {'timeout': '/usr/bin/timeout', 'dpkg': '/usr/bin/dpkg'}.get(n))
+                                   which={'timeout': '/usr/bin/timeout', 'dpkg': '/usr/bin/dpkg'}.get)
     with pytest.raises(linux_remove.RemovalError, match='did not finish within 42s and was stopped'):
         remover.execute({'action': 'remove_package', 'product': 'kesl', 'target': 'kesl', 'manager': 'dpkg'})
     assert run.calls[0] == ['/usr/bin/timeout', '--kill-after=5', '42s', '/usr/bin/dpkg', '--purge', 'kesl']
