@@ -30,6 +30,7 @@ import datetime
 import glob
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -65,10 +66,10 @@ STATES = (
     ('skipped', 'skipped', '#d1d5db', False),
     ('malformed', 'malformed record', '#6b7280', True),
 )
-STATE_LABEL = {key: label for key, label, _, _ in STATES}
-STATE_COLOUR = {key: colour for key, _, colour, _ in STATES}
-ATTENTION_STATES = frozenset(key for key, _, _, attention in STATES if attention)
-STATE_ORDER = {key: index for index, (key, _, _, _) in enumerate(STATES)}
+STATE_LABEL = {state[0]: state[1] for state in STATES}
+STATE_COLOUR = {state[0]: state[2] for state in STATES}
+ATTENTION_STATES = frozenset(state[0] for state in STATES if state[3])
+STATE_ORDER = {state[0]: index for index, state in enumerate(STATES)}
 
 # Raw outcome/verdict words of the phase records, mapped onto the states above.
 _WORDS = {
@@ -110,7 +111,7 @@ def _number(value):
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number == number and number not in (float('inf'), float('-inf')) else None
+    return number if math.isfinite(number) else None
 
 
 def parse_time(value):
@@ -451,7 +452,7 @@ def _progress(phases):
             moment = parse_time(record.get('timestamp'))
             if moment is not None:
                 events.append((moment, phase, host_state(phase, record) in wanted))
-    times = sorted({moment for moment, _, _ in events})
+    times = sorted({event[0] for event in events})
     if len(times) < 2:
         return None
     points = []
@@ -556,7 +557,7 @@ def build_model(reports, generated=None):
                    or r[1] == 'unprotected']
         if phase and needs_attention(state, entry['phases'][phase][1]) and not any(r[0] == phase for r in reasons):
             reasons.append((phase or '-', state, attention_reason(entry['phases'][phase][1]) if phase else ''))
-        reason_text = ' | '.join('%s: %s' % (name, text) for name, _, text in reasons)
+        reason_text = ' | '.join('%s: %s' % (reason[0], reason[2]) for reason in reasons)
         if reasons:
             attention.append({'host': host, 'wave': entry['wave'], 'state': state,
                               'label': STATE_LABEL.get(state, state), 'phase': phase or '',
@@ -606,7 +607,7 @@ def build_model(reports, generated=None):
             'last_real_hosts': real[-1].get('hosts') if real else None,
         })
 
-    values = sorted(w for w, _ in windows)
+    values = sorted(window for window, _host in windows)
     window_model = None
     if values:
         window_model = {
@@ -643,7 +644,7 @@ def build_model(reports, generated=None):
         'rows': rows,
         'problems': problems,
         'phases': list(PHASES),
-        'state_legend': [{'key': k, 'label': label, 'colour': colour} for k, label, colour, _ in STATES],
+        'state_legend': [{'key': state[0], 'label': state[1], 'colour': state[2]} for state in STATES],
     }
 
 
@@ -768,8 +769,11 @@ TEMPLATE = r"""<!DOCTYPE html>
 <body>
 {%- macro swatch(state) -%}<span class="swatch" style="background:{{ colour(state) }}"></span>{%- endmacro -%}
 {%- macro bar(segments) -%}
-<svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label="{% for s in segments %}{{ s.label }} {{ s.count }}{% if not loop.last %}, {% endif %}{% endfor %}">
-{%- for s in segments %}<rect x="{{ s.x }}" y="0" width="{{ s.width }}" height="10" fill="{{ s.colour }}"><title>{{ s.label }}: {{ s.count }}</title></rect>{% endfor -%}
+<svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" role="img"
+ aria-label="{% for s in segments %}{{ s.label }} {{ s.count }}{% if not loop.last %}, {% endif %}
+{% endfor %}">
+{%- for s in segments %}<rect x="{{ s.x }}" y="0" width="{{ s.width }}" height="10"
+ fill="{{ s.colour }}"><title>{{ s.label }}: {{ s.count }}</title></rect>{% endfor -%}
 </svg>
 {%- endmacro -%}
 <header>
@@ -788,7 +792,8 @@ TEMPLATE = r"""<!DOCTYPE html>
 <p class="meta">Each host counted once, in the state of its most advanced phase (a later discover that finds Kaspersky again overrides it).</p>
 <div class="cards">
 {%- for s in m.fleet_states %}
-<div class="card{% if s.attention %} attention{% endif %}" style="--c:{{ s.colour }}" data-state="{{ s.key }}" data-count="{{ s.count }}"><span class="n">{{ s.count }}</span>{{ s.label }}</div>
+<div class="card{% if s.attention %} attention{% endif %}" style="--c:{{ s.colour }}"
+ data-state="{{ s.key }}" data-count="{{ s.count }}"><span class="n">{{ s.count }}</span>{{ s.label }}</div>
 {%- endfor %}
 </div>
 {% if m.total_hosts %}{{ bar(m.fleet_bar) }}{% endif %}
@@ -796,11 +801,13 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% if m.wave_rows %}
 <h3>Per wave</h3>
 <table id="waves">
-<thead><tr><th>wave</th><th class="n">hosts</th>{% for s in m.fleet_states %}<th class="n">{{ swatch(s.key) }}{{ s.label }}</th>{% endfor %}<th class="noprint">share</th></tr></thead>
+<thead><tr><th>wave</th><th class="n">hosts</th>{% for s in m.fleet_states %}<th class="n">{{ swatch(s.key) }}{{ s.label }}</th>{% endfor %}
+<th class="noprint">share</th></tr></thead>
 <tbody>
 {%- for w in m.wave_rows %}
 <tr data-wave="{{ w.wave or '' }}"><td>{{ w.wave or '(no wave)' }}</td><td class="n">{{ w.total }}</td>
-{%- for s in m.fleet_states %}{% set n = w.counts.get(s.key, 0) %}<td class="n{% if not n %} zero{% endif %}" data-state="{{ s.key }}">{{ n }}</td>{% endfor %}
+{%- for s in m.fleet_states %}{% set n = w.counts.get(s.key, 0) %}<td class="n{% if not n %} zero{% endif %}" data-state="{{ s.key }}">{{ n }}</td>
+{% endfor %}
 <td class="noprint">{{ bar(w.bar) }}</td></tr>
 {%- endfor %}
 </tbody>
@@ -815,18 +822,24 @@ TEMPLATE = r"""<!DOCTYPE html>
 <div class="grid">
 {%- for p in m.phase_tables %}
 <div class="phase" id="phase-{{ p.phase }}" data-phase="{{ p.phase }}" data-hosts="{{ p.hosts }}">
-<h3>{{ p.phase }} <span class="meta">&middot; {{ p.hosts }} host(s){% if p.last_run %} &middot; last report {{ p.last_run }}{% if p.last_run_dry %} (dry run){% endif %}{% endif %}{% if p.reports > 1 %} &middot; {{ p.reports }} reports merged{% endif %}</span></h3>
+<h3>{{ p.phase }} <span class="meta">&middot; {{ p.hosts }} host(s)
+{%- if p.last_run %} &middot; last report {{ p.last_run }}{% if p.last_run_dry %} (dry run){% endif %}
+{% endif %}{% if p.reports > 1 %} &middot; {{ p.reports }} reports merged{% endif %}</span></h3>
 {{ bar(p.bar) }}
 <table>
 <thead><tr><th>wave</th>{% for s in p.states %}<th class="n">{{ swatch(s.key) }}{{ s.label }}</th>{% endfor %}<th class="n">hosts</th></tr></thead>
 <tbody>
 {%- for w in p.waves %}
-<tr><td>{{ w.wave or '(no wave)' }}</td>{% for s in p.states %}{% set n = w.counts.get(s.key, 0) %}<td class="n{% if not n %} zero{% endif %}">{{ n }}</td>{% endfor %}<td class="n">{{ w.total }}</td></tr>
+<tr><td>{{ w.wave or '(no wave)' }}</td>{% for s in p.states %}{% set n = w.counts.get(s.key, 0) %}
+<td class="n{% if not n %} zero{% endif %}">{{ n }}</td>{% endfor %}<td class="n">{{ w.total }}</td></tr>
 {%- endfor %}
-<tr class="total"><th>all waves</th>{% for s in p.states %}<th class="n" data-phase="{{ p.phase }}" data-state="{{ s.key }}" data-count="{{ p.total.get(s.key, 0) }}">{{ p.total.get(s.key, 0) }}</th>{% endfor %}<th class="n" data-phase="{{ p.phase }}" data-state="all" data-count="{{ p.hosts }}">{{ p.hosts }}</th></tr>
+<tr class="total"><th>all waves</th>{% for s in p.states %}
+<th class="n" data-phase="{{ p.phase }}" data-state="{{ s.key }}" data-count="{{ p.total.get(s.key, 0) }}">{{ p.total.get(s.key, 0) }}</th>
+{% endfor %}<th class="n" data-phase="{{ p.phase }}" data-state="all" data-count="{{ p.hosts }}">{{ p.hosts }}</th></tr>
 </tbody>
 </table>
-{% if p.dry_run_hosts %}<p class="dry">Last dry run: {% for k, n in p.dry_run|dictsort %}{{ label(k) }} {{ n }}{% if not loop.last %}, {% endif %}{% endfor %} ({{ p.dry_run_hosts }} host(s)).</p>{% endif %}
+{% if p.dry_run_hosts %}<p class="dry">Last dry run: {% for k, n in p.dry_run|dictsort %}{{ label(k) }} {{ n }}{% if not loop.last %}, {% endif %}
+{% endfor %} ({{ p.dry_run_hosts }} host(s)).</p>{% endif %}
 </div>
 {%- endfor %}
 </div>
@@ -854,7 +867,8 @@ TEMPLATE = r"""<!DOCTYPE html>
 <section id="window">
 <h2>Unprotected window</h2>
 {% if m.window %}
-<p>{{ m.window.count }} host(s) swapped with a measured window: min {{ '%.2f'|format(m.window.min) }} s, median {{ '%.2f'|format(m.window.median) }} s, 95th percentile {{ '%.2f'|format(m.window.p95) }} s, max <b>{{ '%.2f'|format(m.window.max) }} s</b>.</p>
+<p>{{ m.window.count }} host(s) swapped with a measured window: min {{ '%.2f'|format(m.window.min) }} s,
+median {{ '%.2f'|format(m.window.median) }} s, 95th percentile {{ '%.2f'|format(m.window.p95) }} s, max <b>{{ '%.2f'|format(m.window.max) }} s</b>.</p>
 <svg class="chart" viewBox="0 0 600 200" role="img" aria-label="Histogram of the unprotected window">
 <line x1="0" y1="170" x2="600" y2="170" stroke="#9ca3af"/>
 {%- for b in m.window.bins %}
@@ -863,7 +877,9 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% if b.count %}<text x="{{ b.cx }}" y="{{ b.y - 4 }}" text-anchor="middle">{{ b.count }}</text>{% endif %}
 {%- endfor %}
 </svg>
-<p class="meta">Longest: {% for l in m.window.longest %}<span class="host">{{ l.host }}</span> {{ '%.2f'|format(l.window) }} s{% if not loop.last %}, {% endif %}{% endfor %}</p>
+<p class="meta">Longest:
+{% for l in m.window.longest %}<span class="host">{{ l.host }}</span> {{ '%.2f'|format(l.window) }} s{% if not loop.last %}, {% endif %}
+{% endfor %}</p>
 {% else %}
 <p class="meta">No replace record with a measured window yet.</p>
 {% endif %}
@@ -874,7 +890,8 @@ TEMPLATE = r"""<!DOCTYPE html>
 {% set at = m.attestations %}
 {% if at.total %}
 <p><span class="ok" id="attested-compliant" data-count="{{ at.compliant }}">{{ at.compliant }} compliant</span>,
-<span class="{% if at.noncompliant %}bad{% endif %}" id="attested-noncompliant" data-count="{{ at.noncompliant }}">{{ at.noncompliant }} not compliant</span>{% if at.other %}, {{ at.other }} other{% endif %}
+<span class="{% if at.noncompliant %}bad{% endif %}" id="attested-noncompliant"
+ data-count="{{ at.noncompliant }}">{{ at.noncompliant }} not compliant</span>{% if at.other %}, {{ at.other }} other{% endif %}
 of {{ at.total }} attested host(s).</p>
 <p class="meta">Attestations from {{ at.earliest }} to {{ at.latest }}; each host's own timestamp is in the host table.
 {% if m.total_hosts > at.total %}{{ m.total_hosts - at.total }} host(s) have no attestation yet.{% endif %}</p>
@@ -897,7 +914,8 @@ of {{ at.total }} attested host(s).</p>
 {%- endfor %}
 <text x="50" y="200">{{ m.progress.points[0].time }}</text><text x="580" y="200" text-anchor="end">{{ m.progress.points[-1].time }}</text>
 </svg>
-<p class="legend"><span><span class="swatch" style="background:#16a34a"></span>replaced or compliant (cumulative)</span><span><span class="swatch" style="background:#166534"></span>attested compliant (dashed)</span></p>
+<p class="legend"><span><span class="swatch" style="background:#16a34a"></span>replaced or compliant (cumulative)</span>
+<span><span class="swatch" style="background:#166534"></span>attested compliant (dashed)</span></p>
 </section>
 {% endif %}
 
@@ -905,8 +923,11 @@ of {{ at.total }} attested host(s).</p>
 <section id="runs">
 <h2>Runs</h2>
 <table>
-<thead><tr><th>run id</th><th>command</th><th>started</th><th>finished</th><th>status</th><th class="n">rc</th><th class="n">hosts</th><th>lost (unreachable or in flight)</th></tr></thead>
-<tbody>{% for r in m.runs %}<tr data-status="{{ r.status }}"><td class="host">{{ r.run_id }}</td><td>{{ r.command }}</td><td>{{ r.started }}</td><td>{{ r.finished }}</td><td class="{% if r.status in ('interrupted', 'failed') %}bad{% endif %}">{{ r.status }}</td><td class="n">{{ r.rc }}</td><td class="n">{{ r.hosts }}</td><td class="host">{{ r.lost }}</td></tr>{% endfor %}</tbody>
+<thead><tr><th>run id</th><th>command</th><th>started</th><th>finished</th><th>status</th><th class="n">rc</th><th class="n">hosts</th>
+<th>lost (unreachable or in flight)</th></tr></thead>
+<tbody>{% for r in m.runs %}<tr data-status="{{ r.status }}"><td class="host">{{ r.run_id }}</td><td>{{ r.command }}</td><td>{{ r.started }}</td>
+<td>{{ r.finished }}</td><td class="{% if r.status in ('interrupted', 'failed') %}bad{% endif %}">{{ r.status }}</td><td class="n">{{ r.rc }}</td>
+<td class="n">{{ r.hosts }}</td><td class="host">{{ r.lost }}</td></tr>{% endfor %}</tbody>
 </table>
 </section>
 {% endif %}
@@ -915,19 +936,25 @@ of {{ at.total }} attested host(s).</p>
 <h2>Hosts</h2>
 <div class="tools">
 <input id="search" type="search" placeholder="Search hosts, waves, states, reasons" aria-label="Search the host table" autocomplete="off">
-<select id="state-filter" aria-label="Show only one state"><option value="">every state</option>{% for s in m.fleet_states %}<option value="{{ s.key }}">{{ s.label }} ({{ s.count }})</option>{% endfor %}</select>
+<select id="state-filter" aria-label="Show only one state"><option value="">every state</option>
+{%- for s in m.fleet_states %}<option value="{{ s.key }}">{{ s.label }} ({{ s.count }})</option>{% endfor %}</select>
 <span><span id="shown">{{ m.rows|length }}</span> of {{ m.rows|length }} shown</span>
 </div>
 <table id="hosts">
 <thead><tr><th><button type="button">host</button></th><th><button type="button">wave</button></th><th><button type="button">state</button></th>
 {%- for p in m.phases %}<th><button type="button">{{ p }}</button></th>{% endfor %}
-<th class="n" data-type="number"><button type="button">window (s)</button></th><th><button type="button">attested</button></th><th><button type="button">why</button></th></tr></thead>
+<th class="n" data-type="number"><button type="button">window (s)</button></th><th><button type="button">attested</button></th>
+<th><button type="button">why</button></th></tr></thead>
 <tbody>
 {%- for r in m.rows %}
-<tr data-state="{{ r.state }}"><td class="host">{{ r.host }}</td><td data-sort="{{ '%d-%s'|format(wave_rank(r.wave), r.wave or '') }}">{{ r.wave or '' }}</td><td class="state" data-sort="{{ '%03d'|format(state_rank(r.state)) }}">{{ swatch(r.state) }}{{ r.label }}</td>
-{%- for p in m.phases %}{% set c = r.cells.get(p) %}<td class="state"{% if c %} title="{{ c.time }}"{% endif %}>{% if c %}{{ c.label }}{% endif %}</td>{% endfor %}
+<tr data-state="{{ r.state }}"><td class="host">{{ r.host }}</td>
+<td data-sort="{{ '%d-%s'|format(wave_rank(r.wave), r.wave or '') }}">{{ r.wave or '' }}</td>
+<td class="state" data-sort="{{ '%03d'|format(state_rank(r.state)) }}">{{ swatch(r.state) }}{{ r.label }}</td>
+{%- for p in m.phases %}{% set c = r.cells.get(p) %}
+<td class="state"{% if c %} title="{{ c.time }}"{% endif %}>{% if c %}{{ c.label }}{% endif %}</td>{% endfor %}
 <td class="n" data-sort="{{ r.window if r.window is not none else '' }}">{% if r.window is not none %}{{ '%.2f'|format(r.window) }}{% endif %}</td>
-<td>{% if r.attested %}<span class="{{ 'ok' if r.attested.state == 'compliant' else 'bad' }}">{{ label(r.attested.state) }}</span> {{ r.attested.time }}{% endif %}</td>
+<td>{% if r.attested %}<span
+ class="{{ 'ok' if r.attested.state == 'compliant' else 'bad' }}">{{ label(r.attested.state) }}</span> {{ r.attested.time }}{% endif %}</td>
 <td class="reason">{{ r.reason }}</td></tr>
 {%- endfor %}
 </tbody>

@@ -144,8 +144,8 @@ def validate_max_fail(value):
     """--max-fail: a whole percentage from 0 to 100."""
     try:
         from ansible_collections.phaseout.antivirus.plugins.module_utils import rollout
-        checker = getattr(rollout, 'validate_max_fail_percentage', None) or getattr(rollout, 'validate_max_fail',
-                                                                                   None)
+        checker = (getattr(rollout, 'validate_max_fail_percentage', None)
+                   or getattr(rollout, 'validate_max_fail', None))
     except ImportError:
         checker = None
     text = str(value).strip().rstrip('%')
@@ -305,8 +305,8 @@ def render(report, fmt, artifacts, phase):
         with open(os.path.join(artifacts, phase, 'summary.csv'), encoding='utf-8') as handle:
             return handle.read().rstrip('\n')
     summary = report.get('summary', {})
-    lines = ['%s: %s host(s)%s, %s' % (phase, summary.get('hosts'), ' [dry run]' if summary.get('check_mode') else '',
-                                        summary.get('timestamp'))]
+    dry = ' [dry run]' if summary.get('check_mode') else ''
+    lines = ['%s: %s host(s)%s, %s' % (phase, summary.get('hosts'), dry, summary.get('timestamp'))]
     for key in ('status', 'verdict', 'outcome', 'installed_products', 'removed_products'):
         if isinstance(summary.get(key), dict) and summary[key]:
             lines.append('  %-18s %s' % (key + ':', ', '.join('%s=%s' % kv for kv in summary[key].items())))
@@ -370,8 +370,8 @@ def command_runs(args):
         print('phaseout: no run under %s yet' % os.path.join(os.path.abspath(args.artifacts), 'runs'),
               file=sys.stderr)
         return EXIT_NO_INPUT
-    print('%-36s %-18s %-20s %8s  %-11s %4s %5s  %s' % ('run id', 'command', 'started', 'duration', 'status', 'rc',
-                                                         'hosts', 'options / lost hosts'))
+    columns = ('run id', 'command', 'started', 'duration', 'status', 'rc', 'hosts', 'options / lost hosts')
+    print('%-36s %-18s %-20s %8s  %-11s %4s %5s  %s' % columns)
     for run in runs:
         duration = run.get('duration_s')
         detail = ' '.join(str(o) for o in run.get('options') or [])

@@ -107,8 +107,8 @@ class Progress:
             if self.tty:
                 self._status()
             else:
-                self._write('phaseout %s: [%s] step %d: %s (%s)' % (self.command, self.play, self.steps, self.step,
-                                                                   self._counts()))
+                self._write('phaseout %s: [%s] step %d: %s (%s)'
+                            % (self.command, self.play, self.steps, self.step, self._counts()))
         elif kind in RESULT_EVENTS or kind == 'runner_on_start':
             host = data.get('host')
             if not host:

@@ -198,8 +198,8 @@ class Page:
             elif method == 'Log.entryAdded':
                 entry = params.get('entry', {})
                 if entry.get('level') == 'error':
-                    self.errors.append('log (%s): %s %s' % (entry.get('source'), entry.get('text'),
-                                                             entry.get('url', '')))
+                    self.errors.append('log (%s): %s %s'
+                                       % (entry.get('source'), entry.get('text'), entry.get('url', '')))
             self._pending.append(event)
 
     def goto(self, url, timeout=30):

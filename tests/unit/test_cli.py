@@ -205,10 +205,15 @@ def test_report_html_prints_the_dashboard_with_inventory_waves(tmp_path, invento
 PLAYBOOKS = os.path.join(ROOT, 'playbooks')
 
 
+def task(name, path='roles/replace/tasks/main.yml:3', role='replace'):
+    return {'event': 'playbook_on_task_start', 'event_data': {'task': name, 'task_path': path, 'role': role}}
+
+
+def host(kind, name, **data):
+    return {'event': kind, 'event_data': dict(host=name, **data)}
+
+
 def events():
-    task = lambda name, path='roles/replace/tasks/main.yml:3', role='replace': {  # noqa: E731
-        'event': 'playbook_on_task_start', 'event_data': {'task': name, 'task_path': path, 'role': role}}
-    host = lambda kind, name, **data: {'event': kind, 'event_data': dict(host=name, **data)}  # noqa: E731
     return [
         {'event': 'playbook_on_play_start', 'event_data': {'name': 'Replace Kaspersky'}},
         # a role's argument validation carries the play's path, but is not a post task
@@ -303,15 +308,15 @@ def test_pip_install_puts_a_working_phaseout_on_path(wheel, tmp_path):
     script = target / 'bin' / 'phaseout'
     assert script.exists()
     run = subprocess.run([sys.executable, str(script), '--artifacts', str(artifacts), 'report', '--format', 'html'],
-                         env=env, cwd=str(tmp_path), capture_output=True, text=True)
+                         env=env, cwd=str(tmp_path), capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert '<!DOCTYPE html>' in run.stdout and 'h1' in run.stdout
     # outside a checkout the playbooks are the installed collection's; without -i it says what is missing
     probe = subprocess.run([sys.executable, '-c', 'from phaseout import cli; print(cli.project_dir())'],
-                           env=env, cwd=str(tmp_path), capture_output=True, text=True)
+                           env=env, cwd=str(tmp_path), capture_output=True, text=True, check=False)
     assert probe.stdout.strip() == str(target / 'ansible_collections' / 'phaseout' / 'antivirus'), probe.stderr
     missing = subprocess.run([sys.executable, str(script), 'discover'], env=env, cwd=str(tmp_path),
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
     assert missing.returncode == cli.EXIT_USAGE and 'no inventory: give -i' in missing.stderr
 
 
