@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.phaseout.antivirus.plugins.module_utils import dashboard, ledger, report
+from ansible_collections.phaseout.antivirus.plugins.module_utils import dashboard, ledger, report, report_safety
 
 
 def _atomic_write(path, text):
@@ -69,22 +69,37 @@ class ActionModule(ActionBase):
                 # lost during the run (unreachable): the ledger says where it was
                 record = ledger.lost_record(host, lost.get(host), run_ended=True)
                 record.update(phase=phase, timestamp=timestamp)
-                records.append(record)
+                records.append(report_safety.coerce_record(record, host, phase, timestamp))
                 continue
-            records.append(report.build_record(host, phase, raw, timestamp))
+            # one malformed host result is reported as such; it never stops the report of the others
+            records.append(report_safety.safe_build(report.build_record, host, phase, raw, timestamp))
 
         waves = dashboard.waves_from_groups(task_vars.get('groups'))
         for record in records:  # the rollout wave, so the dashboard can merge waves and AWX job slices
             if waves.get(record['host']):
                 record['wave'] = waves[record['host']]
         summary = report.summarize(phase, records, timestamp, check_mode=self._task.check_mode)
-        base = os.path.join(os.path.expanduser(dest), phase)
+        run_id = args.get('run_id')
+        if run_id:
+            summary['run_id'] = run_id
+        try:
+            # a dry run writes beside the phase's real report (<phase>-dry-run), never over it
+            base = report_safety.report_dir(os.path.expanduser(dest), phase, self._task.check_mode)
+        except report_safety.UnsafeName as exc:
+            raise AnsibleActionFail('fleet_report: %s' % exc)
         try:
             for record in records:
-                _atomic_write(os.path.join(base, 'hosts', '%s.json' % record['host']),
-                              json.dumps(record, indent=2, sort_keys=True) + '\n')
-            _atomic_write(os.path.join(base, 'summary.json'),
-                          json.dumps({'summary': summary, 'hosts': records}, indent=2, sort_keys=True) + '\n')
+                try:
+                    path = report_safety.safe_path(os.path.join(base, 'hosts'), record['host'])
+                except report_safety.UnsafeName as exc:
+                    record['error'] = ('%s; ' % record['error'] if record.get('error') else '') + str(exc)
+                    continue  # in summary.json and summary.csv, with the reason, but no file of its own
+                _atomic_write(path, json.dumps(record, indent=2, sort_keys=True) + '\n')
+            text = json.dumps({'summary': summary, 'hosts': records}, indent=2, sort_keys=True) + '\n'
+            _atomic_write(os.path.join(base, 'summary.json'), text)
+            if run_id and ledger.valid_run_id(run_id):
+                # each run (an AWX job slice is a run of its own) keeps its summary; the dashboard merges them
+                _atomic_write(os.path.join(base, 'runs', run_id, 'summary.json'), text)
             _atomic_write(os.path.join(base, 'summary.csv'), report.to_csv(records))
         except OSError as exc:
             raise AnsibleActionFail('fleet_report: cannot write the report under %s: %s; '
@@ -102,8 +117,8 @@ class ActionModule(ActionBase):
             # what ansible.builtin.set_stats returns: AWX keeps it as the job's artifact phaseout_<phase>
             ansible_stats={'data': {'phaseout_%s' % phase: summary}, 'per_host': False, 'aggregate': True},
         )
-        if lost is not None:
-            result['run_id'] = args.get('run_id')
+        if run_id:
+            result['run_id'] = run_id
         if args.get('print_summary', True):
             result['msg'] = report.render_table(summary, records)
         return result

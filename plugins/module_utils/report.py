@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import io
 
+from ansible_collections.phaseout.antivirus.plugins.module_utils import report_safety
+
 # Columns of the fleet CSV, in order. Every phase fills the ones it knows.
 CSV_COLUMNS = (
     'host', 'phase', 'status', 'verdict', 'installed', 'removed', 'residue', 'admin_server',
@@ -155,22 +157,19 @@ def summarize(phase, records, timestamp, check_mode=False):
 
 
 def to_csv(records):
+    """The fleet CSV; every cell neutralized so a spreadsheet never runs one as a formula."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction='ignore', lineterminator='\n')
     writer.writeheader()
-    for record in sorted(records, key=lambda r: r['host']):
+    for record in sorted(records, key=lambda r: str(r.get('host'))):
         row = {}
         for column in CSV_COLUMNS:
             value = record.get(column)
             if column == 'journal' and isinstance(value, dict):
                 value = value.get('message') or value.get('state') or ''
-            if isinstance(value, (list, tuple)):
-                value = ' '.join(str(v) for v in value)
-            elif isinstance(value, bool):
+            if isinstance(value, bool):
                 value = 'yes' if value else 'no'
-            elif value is None:
-                value = ''
-            row[column] = value
+            row[column] = report_safety.csv_cell(value)
         writer.writerow(row)
     return buffer.getvalue()
 

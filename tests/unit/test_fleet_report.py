@@ -146,3 +146,68 @@ def test_replace_summary_counts_removed_products_and_shows_the_window():
     assert any('(unprotected 3.2s)' in line for line in report.render_table(summary, records))
     row = list(csv.DictReader(io.StringIO(report.to_csv(records))))[0]
     assert row['removed'] == 'kesl klnagent' and row['unprotected_window_s'] == '3.2'
+
+
+# --- reports that cannot be poisoned, hosts lost during the run ---------------------------------
+
+def test_action_keeps_hostile_host_names_inside_the_report(tmp_path):
+    hostvars = {'../../etc/evil': {'r': INSTALLED}, 'ok': {'r': INSTALLED}}
+    action = make_action({'phase': 'discover', 'result_var': 'r', 'dest': str(tmp_path / 'art')})
+    action.run(task_vars={'hostvars': hostvars, 'ansible_play_hosts_all': list(hostvars)})
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob('*.json'))
+    assert all(p.startswith('art/discover/') for p in written), written
+    assert not (tmp_path / 'etc').exists()
+    summary = json.loads((tmp_path / 'art' / 'discover' / 'summary.json').read_text())
+    assert sorted(h['host'] for h in summary['hosts']) == ['../../etc/evil', 'ok']
+
+
+def test_action_csv_cells_are_never_formulas(tmp_path):
+    hostvars = {'=HYPERLINK("http://x")': {'r': dict(INSTALLED, admin_server='+cmd|calc')}}
+    action = make_action({'phase': 'discover', 'result_var': 'r', 'dest': str(tmp_path)})
+    action.run(task_vars={'hostvars': hostvars, 'ansible_play_hosts_all': list(hostvars)})
+    rows = list(csv.DictReader(io.StringIO((tmp_path / 'discover' / 'summary.csv').read_text())))
+    assert rows[0]['host'] == '\'=HYPERLINK("http://x")' and rows[0]['admin_server'] == "'+cmd|calc"
+
+
+def test_action_reports_a_malformed_result_and_still_writes_the_others(tmp_path):
+    hostvars = {'bad': {'r': dict(INSTALLED, installed=[{'nested': 'dict'}], admin_server=['a', 'list'])},
+                'good': {'r': INSTALLED}}
+    action = make_action({'phase': 'discover', 'result_var': 'r', 'dest': str(tmp_path)})
+    result = action.run(task_vars={'hostvars': hostvars, 'ansible_play_hosts_all': ['bad', 'good']})
+    assert result['summary']['status'] == {'malformed': 1, 'ok': 1}
+    bad = json.loads((tmp_path / 'discover' / 'hosts' / 'bad.json').read_text())
+    assert bad['status'] == 'malformed' and 'admin_server' in bad['error'] and 'installed' in bad['error']
+    assert 'bad' in result['summary']['needs_attention']
+
+
+def test_action_dry_run_writes_beside_the_real_report(tmp_path):
+    real = make_action({'phase': 'replace', 'result_var': 'r', 'dest': str(tmp_path)})
+    real.run(task_vars={'hostvars': {'a': {'r': {'status': 'ok', 'outcome': 'replaced'}}}, 'ansible_play_hosts_all': ['a']})
+    dry = make_action({'phase': 'replace', 'result_var': 'r', 'dest': str(tmp_path)}, check_mode=True)
+    dry.run(task_vars={'hostvars': {'a': {'r': {'status': 'ok', 'outcome': 'would_replace'}}},
+                       'ansible_play_hosts_all': ['a']})
+    assert json.loads((tmp_path / 'replace' / 'hosts' / 'a.json').read_text())['outcome'] == 'replaced'
+    assert json.loads((tmp_path / 'replace-dry-run' / 'hosts' / 'a.json').read_text())['outcome'] == 'would_replace'
+
+
+def test_action_reports_a_host_lost_during_the_run_from_the_ledger(tmp_path):
+    ledger_dir = tmp_path / 'ledger'
+    ledger_dir.mkdir()
+    events = [
+        {'event': 'run_start', 'run_id': 'r1'}, {'event': 'play_start', 'phase': 'replace'},
+        {'event': 'task_start', 'host': 'gone', 'task': 'Stop Kaspersky...', 'step': 'handover'},
+        {'event': 'unreachable', 'host': 'gone', 'task': 'Stop Kaspersky...', 'step': 'handover',
+         'msg': 'Connection timed out'},
+    ]
+    (ledger_dir / 'r1.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in events))
+    hostvars = {'gone': {}, 'fine': {'r': {'status': 'ok', 'outcome': 'replaced'}}}
+    action = make_action({'phase': 'replace', 'result_var': 'r', 'dest': str(tmp_path), 'run_id': 'r1'})
+    result = action.run(task_vars={'hostvars': hostvars, 'ansible_play_hosts_all': ['gone', 'fine']})
+    gone = json.loads((tmp_path / 'replace' / 'hosts' / 'gone.json').read_text())
+    assert gone['status'] == 'unreachable' and gone['outcome'] == 'unreachable'
+    assert gone['error'] == 'unreachable during handover: protection unknown'
+    assert result['summary']['needs_attention'] == ['gone'] and result['run_id'] == 'r1'
+    assert (tmp_path / 'replace' / 'runs' / 'r1' / 'summary.json').exists()
+    with pytest.raises(AnsibleActionFail, match='not a valid run id'):
+        make_action({'phase': 'replace', 'result_var': 'r', 'dest': str(tmp_path), 'run_id': '../x'}).run(
+            task_vars={'hostvars': hostvars, 'ansible_play_hosts_all': ['gone']})
