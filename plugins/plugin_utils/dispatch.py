@@ -49,13 +49,29 @@ class LinuxOrWindowsAction(ActionBase):
         try:
             if not is_windows(self._connection):
                 module_args = {k: v for k, v in self._task.args.items() if k not in self.WINDOWS_ONLY}
-                result.update(self._execute_module(module_name=self.MODULE, module_args=module_args,
-                                                   task_vars=task_vars))
+                result.update(self._execute_posix_module(module_args, task_vars))
                 return result
             _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
             return self.run_windows(result, args, task_vars)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def _execute_posix_module(self, module_args, task_vars):
+        """Run the Python module of MODULE, never its PowerShell twin of the same name.
+
+        A module name with both a .py and a .ps1 file (swap_journal) is otherwise resolved by whichever
+        file the directory listing returns first: on a POSIX connection ask for the .py explicitly.
+        """
+        connection = self._connection
+        saved = connection.__dict__.get('module_implementation_preferences')
+        connection.module_implementation_preferences = ('.py', '')
+        try:
+            return self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
+        finally:
+            if saved is None:
+                del connection.module_implementation_preferences
+            else:
+                connection.module_implementation_preferences = saved
 
     def run_windows(self, result, args, task_vars):
         raise NotImplementedError

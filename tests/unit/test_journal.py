@@ -238,3 +238,19 @@ def test_module_refuses_a_step_of_the_other_platform():
 def test_module_absent():
     assert module.plan(fresh(), args(state='absent'))[1] is True
     assert module.plan(None, args(state='absent'))[1] is False
+
+
+def test_posix_hosts_run_the_python_module_even_with_a_powershell_twin():
+    """swap_journal has a .py and a .ps1 of the same name: on POSIX the .py must be asked for by extension."""
+    from unittest import mock
+    from ansible_collections.phaseout.antivirus.plugins.plugin_utils.dispatch import LinuxOrWindowsAction
+
+    class Connection:
+        module_implementation_preferences = ('',)
+
+    seen = []
+    action = mock.Mock(spec=LinuxOrWindowsAction, MODULE='phaseout.antivirus.swap_journal', _connection=Connection())
+    action._execute_module.side_effect = lambda **kw: seen.append(action._connection.module_implementation_preferences) or {}
+    LinuxOrWindowsAction._execute_posix_module(action, {}, {})
+    assert seen == [('.py', '')]
+    assert action._connection.module_implementation_preferences == ('',)  # restored
