@@ -131,7 +131,21 @@ def evaluate(facts, detection, min_free_mb=500, min_mem_mb=256, allow_pending_re
         warnings.append('the kernel lacks CONFIG_FANOTIFY_ACCESS_PERMISSIONS: on-access scanning can notify '
                         'but not block')
     blockers.extend(detection_blockers(detection))
+    warnings.extend(detection_warnings(detection))
     return {'ready': not blockers, 'blockers': blockers, 'warnings': warnings}
+
+
+def detection_warnings(detection):
+    """What the operator should know before a swap: an interrupted one, two engines running."""
+    warnings = []
+    journal = (detection or {}).get('journal') or {}
+    if journal.get('interrupted'):
+        warnings.append('the last swap was %s; replace resumes from it (protection now: %s)'
+                        % (journal.get('message') or 'interrupted', (detection or {}).get('protection') or 'unknown'))
+    protection = (detection or {}).get('protection') or ''
+    if '+' in protection:
+        warnings.append('two real-time engines run at once (%s): replace stops Kaspersky first' % protection)
+    return warnings
 
 
 def detection_blockers(detection):

@@ -70,3 +70,14 @@ def test_gather_reads_a_fake_tree(tmp_path):
     assert facts['fanotify'] is True and facts['fanotify_access_permissions'] is False
     assert facts['reboot_required'] is True
     assert facts['free_mb']['/'] > 0
+
+
+def test_an_interrupted_swap_and_two_engines_are_warnings_not_blockers():
+    from ansible_collections.phaseout.antivirus.plugins.module_utils import preflight
+    detection = {'products': [], 'protection': 'kaspersky+clamav',
+                 'journal': {'interrupted': True, 'message': 'interrupted at step kaspersky_stopped'}}
+    decision = preflight.evaluate({'euid': 0}, detection)
+    assert decision['ready'] and decision['blockers'] == []
+    assert decision['warnings'] == [
+        'the last swap was interrupted at step kaspersky_stopped; replace resumes from it (protection now: '
+        'kaspersky+clamav)', 'two real-time engines run at once (kaspersky+clamav): replace stops Kaspersky first']
