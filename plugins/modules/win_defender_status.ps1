@@ -1,7 +1,8 @@
 #!powershell
 # -*- coding: utf-8 -*-
-# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ansible_collections.phaseout.antivirus.plugins.module_utils.PhaseoutDefender

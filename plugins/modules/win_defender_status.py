@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Documentation only: the module is win_defender_status.ps1.
 
@@ -21,7 +22,7 @@ description:
   - The EICAR file is generated from hex at run time, deleted afterwards, and raises a (test) detection in
     Defender and Defender for Endpoint; tell the SOC.
 author:
-  - phaseout maintainers
+  - phaseout maintainers (@phaseout)
 options:
   eicar:
     description: Write the EICAR test file and report whether Defender blocked or removed it.
@@ -34,6 +35,8 @@ options:
   eicar_dir:
     description: Folder for the test file; the module's temporary folder by default.
     type: path
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -33,7 +33,7 @@ def test_vaulted_passwords_never_printed(tmp_path):
     run = subprocess.run(
         [os.path.join(BIN, 'ansible-playbook'), '-vvv', '-i', 'localhost,', '-c', 'local',
          '--vault-password-file', str(vault_pass), str(play_dir / 'playbook.yml')],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
@@ -52,8 +52,8 @@ def test_every_secret_option_is_no_log():
     import importlib
     import pkgutil
 
-    import ansible_collections.phaseout.antivirus.plugins.action as actions
-    import ansible_collections.phaseout.antivirus.plugins.modules as modules
+    from ansible_collections.phaseout.antivirus.plugins import action as actions
+    from ansible_collections.phaseout.antivirus.plugins import modules
 
     checked = 0
     for package in (modules, actions):
@@ -63,8 +63,8 @@ def test_every_secret_option_is_no_log():
                      if isinstance(getattr(mod, name, None), dict)]
             for spec in specs:
                 for option, definition in spec.items():
-                    if (any(word in option.lower() for word in SECRET_WORDS) and definition.get('type', 'str') == 'str'
-                        and 'choices' not in definition):
+                    secret_like = any(word in option.lower() for word in SECRET_WORDS)
+                    if secret_like and definition.get('type', 'str') == 'str' and 'choices' not in definition:
                         assert definition.get('no_log') is True, '%s.%s must be no_log' % (info.name, option)
                         checked += 1
     assert checked >= 2  # at least kaspersky_uninstall's two passwords were seen

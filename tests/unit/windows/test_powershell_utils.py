@@ -286,7 +286,7 @@ def test_checker_finds_a_bad_export_list_and_a_redefinition():
     assert problems(REQ + 'Function Get-PhaseoutThing { 2 }\n$a = Get-PhaseoutThing\n', _fake) == [
         'defines Get-PhaseoutThing again although '
         'ansible_collections.phaseout.antivirus.plugins.module_utils.Thing exports it']
-    assert problems(REQ, lambda ref: UTIL.split('Export-ModuleMember')[0]) == [
+    assert problems(REQ, lambda ref: UTIL.split('Export-ModuleMember', maxsplit=1)[0]) == [
         'ansible_collections.phaseout.antivirus.plugins.module_utils.Thing has no Export-ModuleMember']
 
 

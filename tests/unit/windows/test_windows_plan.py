@@ -67,7 +67,7 @@ def test_plan_order_and_arguments_without_passwords():
 
 def test_plan_with_passwords():
     info = w.classify(load('kes_protected'))
-    steps, calls, _ = wu.plan_uninstall(info, params(kes_password=KES_PASSWORD, agent_password=AGENT_PASSWORD))
+    steps, calls, _warnings = wu.plan_uninstall(info, params(kes_password=KES_PASSWORD, agent_password=AGENT_PASSWORD))
     (kes_args, kes_secret), (na_args, na_secret) = calls
     assert kes_args['arguments'] == 'REBOOT=ReallySuppress KLLOGIN=KLAdmin KLPASSWD="Kes-Pa55 ""w0rd"""'
     assert na_args['arguments'] == 'REBOOT=ReallySuppress KLUNINSTPASSWD=770065003100630030006D0065002100'
@@ -83,7 +83,7 @@ def test_plan_with_passwords():
 
 def test_agent_password_ascii_hex_and_custom_login():
     info = w.classify(load('kes_protected'))
-    _steps, calls, _ = wu.plan_uninstall(info, params(kes_password='x', kes_login='SecAdmin',
+    _steps, calls, _warnings = wu.plan_uninstall(info, params(kes_password='x', kes_login='SecAdmin',
                                                       agent_password=AGENT_PASSWORD,
                                                       agent_password_encoding='ascii_hex'))
     assert calls[0][0]['arguments'] == 'REBOOT=ReallySuppress KLLOGIN=SecAdmin KLPASSWD=x'
@@ -92,9 +92,9 @@ def test_agent_password_ascii_hex_and_custom_login():
 
 def test_products_and_exclude():
     info = w.classify(load('kes11_en_na'))
-    steps, _calls, _ = wu.plan_uninstall(info, params(exclude=['klnagent']))
+    steps, _calls, _warnings = wu.plan_uninstall(info, params(exclude=['klnagent']))
     assert [s['product'] for s in steps] == ['kes']
-    steps, _calls, _ = wu.plan_uninstall(info, params(products=['klnagent']))
+    steps, _calls, _warnings = wu.plan_uninstall(info, params(products=['klnagent']))
     assert [s['product'] for s in steps] == ['klnagent']
     steps, _calls, warnings = wu.plan_uninstall(info, params(products=['ksws']))
     assert steps == [] and warnings == ['ksws is not installed']
@@ -205,8 +205,8 @@ def test_residue_plan_on_residue_only_host():
     assert args['security_center'] == ['{C0D5AE8A-91B7-F2D3-0D8E-F1A71B2C5E6F}']
     reasons = {(s['item']['type'], s['item'].get('name')): s['reason'] for s in skipped}
     assert 'marked for deletion' in reasons[('driver', 'kneps')]
-    assert 'LocalMachine' in reasons[('certificate', 'CN=Kaspersky Anti-Virus Personal Root Certificate, '
-                                                    'O=AO Kaspersky Lab')]
+    root = 'CN=Kaspersky Anti-Virus Personal Root Certificate, O=AO Kaspersky Lab'
+    assert 'LocalMachine' in reasons[('certificate', root)]
 
 
 def test_residue_plan_never_touches_foreign_items():
