@@ -403,7 +403,8 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
     residue a removal leaves (the uninstaller takes its own services, drivers and filters;
     vendor-wide traces stay when nothing of the vendor remains installed).
     """
-    from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_defender
+    from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_defender, windows_journal
+    from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import protection_summary
 
     vendor_data = catalog.VENDORS[vendor]
     products = _windows_products(vendor)
@@ -692,6 +693,7 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
             realtime.append('file-system interceptor %s loaded' % svc['name'])
 
     defender = windows_defender.normalize(raw.get('defender'), raw.get('os'))
+    engines = realtime_engines(defender, security_center)
     return {
         'changed': False,
         'platform': PLATFORM,
@@ -704,6 +706,10 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
         'admin_server': None,
         'realtime_protection_active': bool(realtime),
         'realtime_evidence': realtime,
+        # what protects the host right now besides Kaspersky, and the swap journal an interrupted run left
+        'realtime_engines': engines,
+        'protection': protection_summary(vendor if realtime else None, engines),
+        'journal': windows_journal.summary(raw.get('journal')),
         'windows': {
             'os': _os_info(raw.get('os')),
             'defender': defender,
@@ -713,6 +719,40 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
             'collected_at': raw.get('collected_at'),
         },
     }
+
+
+# SecurityCenter2 names Defender itself like this (clients); it is reported from its own state instead.
+_DEFENDER_SC_RE = re.compile(r'(?i)^(windows|microsoft) defender')
+
+
+def realtime_engines(defender, security_center=()):
+    """Real-time engines other than the banned vendor's that run on the host, in the Linux shape.
+
+    Defender when its service runs (``realtime`` from windows_defender.realtime_active: None when its
+    status could not be read), and every other antivirus SecurityCenter2 reports enabled (clients only).
+    """
+    from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_defender
+
+    engines = []
+    if (defender or {}).get('running'):
+        engines.append({
+            'id': 'defender', 'name': 'Microsoft Defender Antivirus',
+            'realtime': windows_defender.realtime_active(defender),
+            'evidence': 'WinDefend running; AMRunningMode %s; AntivirusEnabled %s; RealTimeProtectionEnabled %s%s' % (
+                defender.get('am_running_mode'), defender.get('antivirus_enabled'),
+                defender.get('realtime_protection_enabled'),
+                ('; Get-MpComputerStatus failed: %s' % defender['status_error']) if defender.get('status_error') else ''),
+        })
+    for item in security_center or ():
+        name = item.get('display_name') or ''
+        if item.get('vendor') or not item.get('enabled') or _DEFENDER_SC_RE.search(name) or \
+                (item.get('path') or '').lower().startswith('windowsdefender:'):
+            continue
+        engines.append({'id': re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_') or 'unknown', 'name': name,
+                        'realtime': True,
+                        'evidence': 'SecurityCenter2 reports real-time protection on (productState %s)'
+                                    % item.get('product_state')})
+    return engines
 
 
 def _filter_driver_active(hit, services):

@@ -163,6 +163,22 @@ def eicar_outcome(eicar):
     return detected, blocked
 
 
+def realtime_active(defender):
+    """Whether Defender's real-time protection is on right now (the journal's and the report's view).
+
+    True: WinDefend runs, ``AMRunningMode`` is Normal, antivirus and real-time protection are enabled.
+    False: WinDefend does not run, or it runs passive, disabled or with real-time protection off.
+    None: WinDefend runs but its status could not be read (``Get-MpComputerStatus`` failed).
+    """
+    defender = defender or {}
+    if not defender.get('running') or defender.get('am_service_enabled') is False:
+        return False
+    if defender.get('status_error') or defender.get('am_running_mode') is None:
+        return None
+    return defender.get('am_running_mode') == 'Normal' and defender.get('antivirus_enabled') is True and \
+        defender.get('realtime_protection_enabled') is True
+
+
 def health(defender, eicar=None, now=None, max_signature_age_hours=48, require_eicar=True,
            require_mde=False, expect_active=True):
     """The provider health contract (``phaseout_provider_health``) for Defender.

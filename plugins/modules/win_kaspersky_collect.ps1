@@ -1,10 +1,12 @@
 #!powershell
 # -*- coding: utf-8 -*-
-# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ansible_collections.phaseout.antivirus.plugins.module_utils.PhaseoutDefender
+#AnsibleRequires -PowerShell ansible_collections.phaseout.antivirus.plugins.module_utils.PhaseoutJournal
 
 # Read-only collector behind phaseout.antivirus.kaspersky_info on Windows. It is told what to
 # look for (patterns built on the controller from the catalog) and returns raw data; every
@@ -258,6 +260,9 @@ try {
 
     # --- Microsoft Defender (shared with win_defender_status: module_utils/PhaseoutDefender.psm1)
     $module.Result.defender = Get-PhaseoutDefenderState -ProductType $module.Result.os.product_type -ServiceState $scm
+
+    # --- phaseout's swap journal: the raw text, its SHA-256 and ACLs (parsed and judged on the controller)
+    $module.Result.journal = Read-PhaseoutJournal
 
     # --- pending reboot
     $sessionManager = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'

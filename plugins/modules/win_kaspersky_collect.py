@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Documentation only: the module is win_kaspersky_collect.ps1.
 
@@ -21,11 +22,11 @@ description:
     Service Control Manager state), device-class C(UpperFilters)/C(LowerFilters) values, root certificates,
     running processes, folders and registry roots, the SecurityCenter2 antivirus entries (clients), the
     Microsoft Defender state (C(Get-MpComputerStatus), the Windows-Defender feature on servers, policy values,
-    C(ForceDefenderPassiveMode), Defender for Endpoint C(OnboardingState)), the OS product type and the
-    pending-reboot flags.
+    C(ForceDefenderPassiveMode), Defender for Endpoint C(OnboardingState)), the OS product type, the
+    pending-reboot flags and phaseout's swap journal file (its text, SHA-256 and ACLs; see RV(journal)).
   - Changes nothing; runs in check mode with full output.
 author:
-  - phaseout maintainers
+  - phaseout maintainers (@phaseout)
 options:
   display_name_pattern:
     description: .NET regular expression matched against Uninstall C(DisplayName) and Windows Installer C(ProductName).
@@ -72,6 +73,8 @@ options:
     type: list
     elements: str
     default: []
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -162,6 +165,14 @@ defender:
 pending_reboot:
   description: Pending-reboot flags (component_based_servicing, windows_update, pending_file_rename, file_rename_entries,
     computer_rename).
+  returned: always
+  type: dict
+journal:
+  description:
+    - phaseout's swap journal file C(%ProgramData%\phaseout\journal.json) as it is, judged on the controller
+      (plugins/module_utils/windows_journal.py) - C(path), C(exists), C(text), C(sha256), C(error) (why it could not
+      be read), C(acl) and C(directory_acl) (C(owner) SID, C(protected), C(rules) with C(sid), C(rights),
+      C(type), C(inherited), C(inherit_only)).
   returned: always
   type: dict
 '''

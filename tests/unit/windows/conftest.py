@@ -4,6 +4,7 @@ a fake WinRM connection (PowerShell shell family) and a recording fake of _execu
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import sys
@@ -19,6 +20,9 @@ FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 
 COLLECTOR = 'phaseout.antivirus.win_kaspersky_collect'
 RESIDUE = 'phaseout.antivirus.win_kaspersky_residue'
+JOURNAL = 'phaseout.antivirus.swap_journal'
+JOURNAL_PATH = 'C:\\ProgramData\\phaseout\\journal.json'
+ADMINS, SYSTEM, USERS = 'S-1-5-32-544', 'S-1-5-18', 'S-1-5-32-545'
 WIN_PACKAGE = 'ansible.windows.win_package'
 
 KES_PASSWORD = 'Kes-Pa55 "w0rd"'
@@ -71,28 +75,131 @@ def win_package_result(module_args, rc=0, changed=True, failed=False):
     return result
 
 
+def sha256(text):
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def protected_acl():
+    """The ACL Set-PhaseoutJournalAcl gives the folder and the file."""
+    return {'owner': ADMINS, 'protected': True,
+            'rules': [{'sid': ADMINS, 'rights': 2032127, 'type': 'Allow', 'inherited': False, 'inherit_only': False},
+                      {'sid': SYSTEM, 'rights': 2032127, 'type': 'Allow', 'inherited': False, 'inherit_only': False}]}
+
+
+class FakeJournalFile:
+    """%ProgramData%\\phaseout\\journal.json on the fake host, with PhaseoutJournal.psm1's semantics:
+    Read-PhaseoutJournal's facts, and writes that are compare-and-swap on the SHA-256 of the file and give
+    the folder and the file the protected ACL. ``writes`` keeps every text written (to check them)."""
+
+    def __init__(self, text=None, acl=None, directory_acl=None, error=None):
+        self.text = text
+        self.acl = acl or protected_acl()
+        self.directory_acl = directory_acl or protected_acl()
+        self.error = error
+        self.writes = []
+
+    def facts(self):
+        facts = {'path': JOURNAL_PATH, 'exists': self.text is not None or self.error is not None, 'text': None,
+                 'sha256': '', 'error': None, 'acl': None, 'directory_acl': copy.deepcopy(self.directory_acl)}
+        if self.error is not None:
+            facts.update(error=self.error, sha256=None)
+        elif self.text is not None:
+            facts.update(text=self.text, sha256=sha256(self.text), acl=copy.deepcopy(self.acl))
+        return facts
+
+    def sha(self):
+        return sha256(self.text) if self.text is not None else ''
+
+    def write(self, text, expected, remove=False):
+        """Write-PhaseoutJournal: raises (nothing written) when the file changed since it was read."""
+        if self.error is not None:
+            raise RuntimeError('Access to the path %s is denied.' % JOURNAL_PATH)
+        if self.sha() != (expected or '').lower():
+            raise RuntimeError('the journal %s changed since it was read (%s then, %s now): another run is writing it'
+                               % (JOURNAL_PATH, expected or 'no journal', self.sha() or 'no journal'))
+        self.text = None if remove else text
+        self.acl, self.directory_acl = protected_acl(), protected_acl()
+        self.writes.append(None if remove else text)
+        return self.sha()
+
+    def journal(self):
+        return json.loads(self.text) if self.text is not None else None
+
+
 class FakeRemote:
     """Stands in for ActionBase._execute_module and records every call (one call = one WinRM round trip).
 
-    ``collector``: the successive outputs of the collector; ``packages``: product code -> rc
-    (or a callable) for win_package; ``residue``: a callable(module_args) -> result.
+    ``collector``: the successive outputs of the collector (the journal facts of ``journal_file`` are added
+    when an output has none); ``packages``: product code -> rc (or a callable) for win_package;
+    ``residue``: a callable(module_args) -> result; ``journal_file``: the host's journal file (a
+    FakeJournalFile; none by default); ``before_call``: a callable(module_name) run first (to change the
+    host between two calls).
     """
 
-    def __init__(self, task, collector=(), packages=None, residue=None, linux=None):
+    def __init__(self, task, collector=(), packages=None, residue=None, linux=None, journal_file=None,
+                 before_call=None):
         self.task = task
         self.collector = [copy.deepcopy(c) for c in collector]
         self.packages = packages or {}
         self.residue = residue
         self.linux = linux
+        self.journal_file = journal_file if journal_file is not None else FakeJournalFile()
+        self.before_call = before_call
         self.calls = []
+
+    def _journal_module(self, module_args):
+        """swap_journal.ps1: read, write, remove."""
+        action = module_args.get('_journal_action', 'read')
+        result = {'changed': False, 'written': False, 'journal_file': self.journal_file.facts()}
+        if action == 'read':
+            return result
+        assert not self.task.check_mode, 'swap_journal was asked to write in check mode'
+        try:
+            result['sha256'] = self.journal_file.write(module_args.get('_journal_text'),
+                                                       module_args.get('_journal_expected', ''),
+                                                       remove=action == 'remove')
+        except RuntimeError as exc:
+            return dict(result, failed=True, msg='swap_journal: the journal could not be written: %s; the journal '
+                                                 'is unchanged' % exc)
+        return dict(result, changed=True, written=True)
+
+    def _residue_module(self, module_args):
+        """win_kaspersky_residue with its journal option: text first, the clean-up, done_text on success."""
+        journal = module_args.get('journal')
+        state = None
+        if journal is not None:
+            state = {'written': [], 'sha256': journal.get('expected', ''), 'error': None}
+            if journal.get('text') is not None:
+                try:
+                    state['sha256'] = self.journal_file.write(journal['text'], journal.get('expected', ''))
+                    state['written'].append('text')
+                except RuntimeError as exc:
+                    state['error'] = str(exc)
+                    return {'failed': True, 'changed': False, 'journal_file': state, 'removed': [], 'skipped': [],
+                            'errors': [], 'msg': 'refusing to clean up: the swap journal could not be written (%s); '
+                                                 'nothing was changed' % exc}
+        result = self.residue(module_args)
+        if state is not None:
+            if not result.get('failed') and journal.get('done_text') is not None:
+                try:
+                    state['sha256'] = self.journal_file.write(journal['done_text'], state['sha256'])
+                    state['written'].append('done_text')
+                except RuntimeError as exc:
+                    state['error'] = str(exc)
+            result = dict(result, journal_file=state)
+        return result
 
     def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
         self.calls.append({'module': module_name, 'args': copy.deepcopy(module_args),
                            'no_log': self.task.no_log, 'check_mode': self.task.check_mode})
+        if self.before_call is not None:
+            self.before_call(module_name)
         if module_name == COLLECTOR:
-            if len(self.collector) > 1:
-                return copy.deepcopy(self.collector.pop(0))
-            return copy.deepcopy(self.collector[0])
+            out = copy.deepcopy(self.collector.pop(0) if len(self.collector) > 1 else self.collector[0])
+            out.setdefault('journal', self.journal_file.facts())
+            return out
+        if module_name == JOURNAL and '_journal_action' in (module_args or {}):
+            return self._journal_module(module_args)
         if module_name == WIN_PACKAGE:
             outcome = self.packages.get(module_args['product_id'], 0)
             if callable(outcome):
@@ -101,7 +208,7 @@ class FakeRemote:
                 return win_package_result(module_args, rc=0, changed=False)
             return win_package_result(module_args, rc=outcome)
         if module_name == RESIDUE:
-            return self.residue(module_args)
+            return self._residue_module(module_args)
         if self.linux is not None:
             return self.linux(module_name, module_args)
         raise AssertionError('unexpected module call %s' % module_name)
