@@ -4,10 +4,14 @@
 """kaspersky_uninstall on any host.
 
 Linux: the module runs as is (Windows-only options are dropped). Windows: one collector
-call, the plan made here (plugins/module_utils/windows_uninstall.py), then one
-ansible.windows.win_package call per MSI product in removal order, then, when the
-removal needs no reboot, one call of the residue module with an explicit list.
-Check mode returns the plan after the single collector call and changes nothing.
+call (which also reads the swap journal), the plan made here
+(plugins/module_utils/windows_uninstall.py), then one ansible.windows.win_package call
+per MSI product in removal order, then, when the removal needs no reboot, one call of
+the residue module with an explicit list. With ``journal``, the host's swap journal is
+decided here (plugins/module_utils/windows_journal.py) and written before the first
+uninstaller (one call of swap_journal.ps1) and, folded into the residue call, after
+the uninstallers and after the clean-up. Check mode returns the plan after the single
+collector call and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import contextlib
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
+from ansible_collections.phaseout.antivirus.plugins.module_utils import journal as swap_journal
 from ansible_collections.phaseout.antivirus.plugins.module_utils import windows
+from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_journal as wj
 from ansible_collections.phaseout.antivirus.plugins.module_utils import windows_uninstall as wu
 from ansible_collections.phaseout.antivirus.plugins.plugin_utils.dispatch import LinuxOrWindowsAction, collect
 
@@ -117,17 +123,39 @@ class ActionModule(LinuxOrWindowsAction):
 
     # ------------------------------------------------------------------ Windows flow
 
+    def _journal_call(self, task_vars, secrets):
+        def call(module_args):
+            return self._remote(wj.JOURNAL_MODULE, module_args, task_vars, secrets)
+        return call
+
     def _run_windows(self, args, task_vars, secrets):
         vendor = args['vendor']
+        journal_args = args.get('journal') or {}
         raw = self._collect(task_vars, vendor, secrets)
         before = windows.classify(raw, vendor=vendor)
         before_summary = windows.summary(before)
+        # The journal an earlier run left, and what protects the host now, decide how this run starts.
+        existing, journal_error, journal_sha = wj.read(raw.get('journal'))
+        warnings = []
+        if journal_error:
+            warnings.append('%s; phaseout starts a new journal and decides from the host\'s real state' % journal_error)
+        decision, reason = wj.decide(existing, before, journal_args.get('provider'))
+        if decision == swap_journal.REACTIVATE:
+            warnings.append('%s; the replacement\'s activation must follow (the replace role runs it next)' % reason)
         base = {'changed': False, 'plan': [], 'executed': [], 'removed': [], 'reboot_required': False,
-                'reboot_reasons': [], 'before': before_summary, 'after': before_summary, 'detection': before}
+                'reboot_reasons': [], 'before': before_summary, 'after': before_summary, 'detection': before,
+                'decision': decision, 'decision_reason': reason,
+                'replacement_was_active': wj.replacement_active(before, journal_args.get('provider')),
+                'was_protected': bool(before.get('realtime_protection_active')),
+                # Windows: the uninstaller and the provider's activation are separate tasks (docs/windows.md)
+                'unprotected_window_s': None,
+                'past_point_of_no_return': swap_journal.past_point_of_no_return(wj.reconcile(existing, before)),
+                'journal': before.get('journal')}
         try:
-            steps, calls, warnings = wu.plan_uninstall(before, args)
+            steps, calls, plan_warnings = wu.plan_uninstall(before, args)
         except wu.PlanError as exc:
-            raise AnsibleActionFail('kaspersky_uninstall: %s' % exc, result=base) from None
+            raise AnsibleActionFail('kaspersky_uninstall: %s' % exc, result=_with_warnings(base, warnings)) from None
+        warnings.extend(plan_warnings)
 
         residue_steps, residue_args, skipped = [], {}, []
         predicted = before
@@ -141,8 +169,24 @@ class ActionModule(LinuxOrWindowsAction):
 
         plan = steps + residue_steps
         result = dict(base, plan=plan, removed=sorted({s['product'] for s in steps}))
+        journal = wj.WindowsJournal(self._journal_call(task_vars, secrets), existing, journal_sha,
+                                    store=bool(journal_args) and not self._task.check_mode,
+                                    scrub=lambda value: wu.scrub(value, secrets))
         if not plan:
             result.update(removed=[], diff={'before': before_summary, 'after': before_summary})
+            if journal.store and swap_journal.is_open(existing) and before['verdict'] == 'clean' and \
+                    not args['exclude'] and not args['products']:
+                # nothing of Kaspersky is left: a rerun (or the run's last removal call) records the clean-up
+                journal.open(journal_args['run_id'], journal_args['provider'], before)
+                if journal.reached('replacement_active'):
+                    journal.checkpoint('cleaned', detail='nothing of Kaspersky is left')
+                try:
+                    journal.flush()
+                except wj.JournalWriteError as exc:
+                    raise AnsibleActionFail('kaspersky_uninstall: the swap journal could not be written: %s' % exc,
+                                            result=_with_warnings(result, warnings)) from None
+                result.update(changed=journal.writes > 0, journal=journal.summary(),
+                              detection=dict(before, journal=journal.summary()))
             return _with_warnings(result, warnings)
         if self._task.check_mode:
             if steps:
@@ -151,6 +195,22 @@ class ActionModule(LinuxOrWindowsAction):
             result.update(changed=True, after=windows.summary(predicted),
                           diff={'before': before_summary, 'after': windows.summary(predicted)})
             return _with_warnings(result, warnings)
+
+        # Write-ahead: the journal names the run, the products and services found and, when the protecting
+        # products go, "kaspersky_removed under way", before the first uninstaller runs (its own round trip;
+        # a residue-only run folds it into the residue call).
+        protecting_before = wj.protecting_installed(before)
+        if journal.store:
+            journal.open(journal_args['run_id'], journal_args['provider'], before)
+            if protecting_before and set(protecting_before) <= {s['product'] for s in steps}:
+                journal.begin('kaspersky_removed')
+        if steps:
+            try:
+                journal.flush()
+            except wj.JournalWriteError as exc:
+                raise AnsibleActionFail('kaspersky_uninstall: the swap journal could not be written before the first '
+                                        'uninstaller: %s; nothing was changed' % exc,
+                                        result=_with_warnings(result, warnings)) from None
 
         executed = []
         removed = []
@@ -180,6 +240,22 @@ class ActionModule(LinuxOrWindowsAction):
             state_raw = self._collect(task_vars, vendor, secrets)
             state = windows.classify(state_raw, vendor=vendor)
 
+        # The journal after the uninstallers: kaspersky_removed when no protecting product is left (an
+        # uninstaller that asked for a reboot has done its part); a failure before any protecting product
+        # went, with Kaspersky protecting again, closes it as rolled back; any other failure keeps it open.
+        removed_protecting = sorted({s['product'] for s in executed
+                                     if s['outcome'] in ('removed', 'reboot') and wj.protecting(s['product'])})
+        protecting_left = sorted(set(wj.protecting_installed(state)) - set(removed_protecting))
+        journal_failed = False
+        if failure is not None and not removed_protecting and state.get('realtime_protection_active') and \
+                not swap_journal.past_point_of_no_return(journal.journal):
+            journal.close('rolled_back', 'failed', error='%s; Kaspersky still protects the host' % failure)
+            journal_failed = True
+        elif not protecting_left:
+            journal.checkpoint('kaspersky_removed', detail=(
+                ('removed %s%s' % (', '.join(removed_protecting), ' (reboot pending)' if reasons else ''))
+                if removed_protecting else 'no protecting product is installed'))
+
         if failure is None and args['purge_leftovers']:
             if reasons:
                 warnings.append('residue clean-up waits for the reboot: run the removal again once the host '
@@ -193,9 +269,23 @@ class ActionModule(LinuxOrWindowsAction):
                 # msiexec logs may hold property values: removed once the uninstallers succeeded.
                 residue_args = dict(residue_args, logs=logs)
             only_logs = set(residue_args) == {'logs'}
+            # "cleaned": nothing of the vendor installed or waiting for a reboot, the replacement recorded active
+            cleaned = journal.reached('replacement_active') and state.get('verdict') != 'installed' and not reasons \
+                and not any('reboot' in item['reason'] for item in skipped)
             if residue_args:
                 residue_args.update(_guards(vendor))
+                try:
+                    carried = journal.carry('cleaned' if cleaned else None, detail='leftovers cleaned')
+                except wj.JournalWriteError as exc:
+                    done_so_far = 'the uninstallers ran, nothing was cleaned' if executed else 'nothing was changed'
+                    raise AnsibleActionFail('kaspersky_uninstall: the swap journal could not be written before the '
+                                            'clean-up: %s; %s' % (exc, done_so_far),
+                                            result=_with_warnings(dict(result, executed=executed, removed=removed),
+                                                                  warnings)) from None
+                if carried:
+                    residue_args['journal'] = carried
                 res = self._remote(windows.RESIDUE_MODULE, residue_args, task_vars, secrets)
+                journal.carried(carried, res)
                 done_targets = {(r.get('type'), r.get('target')) for r in res.get('removed') or ()}
                 for step in residue_steps:
                     kind = step['action'][len('remove_'):]
@@ -204,18 +294,33 @@ class ActionModule(LinuxOrWindowsAction):
                 if res.get('failed'):
                     failure = 'residue clean-up failed: %s' % res.get('msg', 'no message')
                     failed_step = {'action': 'residue', 'errors': res.get('errors') or []}
+                elif cleaned and not journal.reached('cleaned'):
+                    journal.checkpoint('cleaned', detail='leftovers cleaned')
                 if not only_logs:
                     state_raw = self._collect(task_vars, vendor, secrets)
                     state = windows.classify(state_raw, vendor=vendor)
+            elif cleaned:
+                journal.checkpoint('cleaned', detail='nothing left to clean')
+
+        if failure is not None and not journal_failed:
+            journal.fail(failure)
+        try:
+            journal.flush()
+        except wj.JournalWriteError as exc:
+            failure = ('%s; the swap journal could not be written either: %s' % (failure, exc)) if failure \
+                else 'the swap journal could not be written: %s' % exc
+            failed_step = failed_step or {'action': 'journal'}
 
         after = state
         for lo in after.get('leftovers') or ():
             if lo['type'] == 'driver' and (lo.get('active') or lo.get('delete_pending')):
-                reasons.append('driver %s is still %s' % (lo['name'], 'loaded' if lo.get('active')
-                                                             else 'marked for deletion'))
+                still = 'loaded' if lo.get('active') else 'marked for deletion'
+                reasons.append('driver %s is still %s' % (lo['name'], still))
+        if journal.store:
+            after = dict(after, journal=journal.summary())
         after_summary = windows.summary(after)
         result.update({
-            'changed': any(s.get('outcome') in ('removed', 'reboot') for s in executed),
+            'changed': any(s.get('outcome') in ('removed', 'reboot') for s in executed) or journal.writes > 0,
             'executed': executed,
             'removed': removed,
             'reboot_required': bool(reasons),
@@ -223,6 +328,9 @@ class ActionModule(LinuxOrWindowsAction):
             'after': after_summary,
             'detection': after,
             'diff': {'before': before_summary, 'after': after_summary},
+            'journal': after.get('journal'),
+            'past_point_of_no_return': bool(swap_journal.past_point_of_no_return(journal.journal)
+                                            or removed_protecting or result['past_point_of_no_return']),
         })
         if failure:
             result.update(failed=True, failed_step=failed_step,

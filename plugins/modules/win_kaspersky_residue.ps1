@@ -1,13 +1,18 @@
 #!powershell
 # -*- coding: utf-8 -*-
-# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.phaseout.antivirus.plugins.module_utils.PhaseoutJournal
 
 # Thin executor of the residue clean-up that kaspersky_uninstall computes on the controller.
 # It removes exactly the items it is given, re-checks each one against the vendor patterns,
 # is idempotent (an item already gone is skipped), honours check mode and returns a diff.
+# kaspersky_uninstall folds its swap journal writes into this call (option journal): the content it
+# decided is written before anything is deleted, and the content that records the clean-up once it
+# succeeded (plugins/module_utils/windows_journal.py decides both; PhaseoutJournal.psm1 writes them).
 
 $spec = @{
     options = @{
@@ -40,6 +45,14 @@ $spec = @{
         filter_pattern = @{ type = 'str'; required = $true }
         certificate_pattern = @{ type = 'str'; required = $true }
         name_pattern = @{ type = 'str'; required = $true }
+        journal = @{
+            type = 'dict'
+            options = @{
+                expected = @{ type = 'str'; default = '' }
+                text = @{ type = 'str' }
+                done_text = @{ type = 'str' }
+            }
+        }
     }
     supports_check_mode = $true
 }
@@ -96,7 +109,24 @@ Function Remove-PhaseoutTree {
     }
 }
 
-# --- 0. host-side guard: nothing of the vendor is deleted while anything of it runs
+# --- 0a. the swap journal first: it records what already happened (the uninstallers), whatever follows
+$journalState = $null
+if ($null -ne $params.journal) {
+    $journalState = @{ written = [System.Collections.Generic.List[String]]@(); sha256 = $params.journal.expected; error = $null }
+    $module.Result.journal_file = $journalState
+    if ($null -ne $params.journal.text -and -not $check) {
+        try {
+            $journalState.sha256 = (Write-PhaseoutJournal -Text $params.journal.text -Expected $params.journal.expected).sha256
+            $journalState.written.Add('text')
+        }
+        catch {
+            $journalState.error = $_.Exception.Message
+            $module.FailJson("refusing to clean up: the swap journal could not be written ($($_.Exception.Message)); nothing was changed", $_)
+        }
+    }
+}
+
+# --- 0b. host-side guard: nothing of the vendor is deleted while anything of it runs
 $vendorItems = @($params.filters).Count + @($params.services).Count + @($params.certificates).Count +
 @($params.security_center).Count + @($params.registry_keys).Count + @($params.paths).Count
 if ($vendorItems -gt 0) {
@@ -316,5 +346,15 @@ $module.Diff.after = $after
 
 if ($errors.Count -gt 0) {
     $module.FailJson("residue clean-up incomplete: $($errors -join '; ')")
+}
+# --- 7. the clean-up succeeded: the journal records it (a failure here leaves it to the controller)
+if ($null -ne $journalState -and $null -ne $params.journal.done_text -and -not $check) {
+    try {
+        $journalState.sha256 = (Write-PhaseoutJournal -Text $params.journal.done_text -Expected $journalState.sha256).sha256
+        $journalState.written.Add('done_text')
+    }
+    catch {
+        $journalState.error = $_.Exception.Message
+    }
 }
 $module.ExitJson()

@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, phaseout maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Documentation only: the module is win_kaspersky_residue.ps1.
 
@@ -29,7 +30,7 @@ description:
   - O(logs) are the msiexec logs of the uninstallers that succeeded; only C(phaseout-uninstall-*.log) files are
     deleted, whether or not the vendor still runs.
 author:
-  - phaseout maintainers
+  - phaseout maintainers (@phaseout)
 options:
   filters:
     description: Filter values to remove.
@@ -112,6 +113,31 @@ options:
     description: Registry keys, folders and SecurityCenter2 entries must match this regular expression.
     type: str
     required: true
+  journal:
+    description:
+      - The swap journal writes M(phaseout.antivirus.kaspersky_uninstall) folds into this call, so they cost no round
+        trip of their own. The file is C(%ProgramData%\phaseout\journal.json); its content is decided on the
+        controller.
+      - O(journal.text) is written before anything is deleted or checked, as it records what already happened (the
+        uninstallers); the module fails with nothing changed when it cannot be written.
+      - O(journal.done_text) is written only when the clean-up succeeded.
+      - Each write is atomic (temporary file in the same folder, flushed, then C([System.IO.File]::Replace)) and
+        compare-and-swap, so the journal on the host must still have the SHA-256 O(journal.expected) (V('') for
+        none), else nothing is written; the folder and the file allow Administrators and SYSTEM only.
+    type: dict
+    suboptions:
+      expected:
+        description: SHA-256 (hex) of the journal the controller decided from; V('') when there was none.
+        type: str
+        default: ''
+      text:
+        description: Journal content written before the clean-up.
+        type: str
+      done_text:
+        description: Journal content written after a successful clean-up.
+        type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -156,4 +182,10 @@ errors:
   returned: always
   type: list
   elements: str
+journal_file:
+  description: What happened to the journal, with O(journal) given. C(written) lists V(text) and V(done_text) as
+    they were written, C(sha256) is the journal's SHA-256 after them, C(error) why the last write failed.
+  returned: when O(journal) is given
+  type: dict
+  sample: {written: [text, done_text], sha256: 3f0c..., error: null}
 '''

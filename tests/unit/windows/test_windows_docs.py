@@ -14,7 +14,7 @@ import yaml
 from conftest import ROOT
 
 BIN = os.path.dirname(sys.executable)
-MODULES = ('win_kaspersky_collect', 'win_kaspersky_residue', 'win_defender_status', 'kaspersky_info')
+MODULES = ('win_kaspersky_collect', 'win_kaspersky_residue', 'win_defender_status', 'kaspersky_info', 'swap_journal')
 FILTERS = ('defender_health', 'defender_policy_fixes', 'defender_passive_mode', 'defender_needs_feature',
            'defender_needs_wdenable', 'defender_reboot_decision')
 
@@ -36,7 +36,8 @@ def test_ansible_doc_renders():
     assert '[WARNING]' not in run.stderr and '[ERROR]' not in run.stderr
 
 
-@pytest.mark.parametrize('module', ['win_kaspersky_collect', 'win_kaspersky_residue', 'win_defender_status'])
+@pytest.mark.parametrize('module', ['win_kaspersky_collect', 'win_kaspersky_residue', 'win_defender_status',
+                                    'swap_journal'])
 def test_ps1_spec_matches_its_documentation(module):
     """The options a .ps1 declares are the documented ones; those starting with an underscore are set by the
     collection's action plugins only (as ansible.windows.win_copy's _copy_mode) and stay undocumented."""
@@ -81,10 +82,10 @@ for name in sys.argv[2:]:
 def test_powershell_payloads_build():
     """Ansible can wrap each module for WinRM (its #AnsibleRequires utilities resolve, and the shared
     PowerShell utils travel with the modules that load them: PhaseoutDefender.psm1 with the collector and
-    win_defender_status, PhaseoutJournal.psm1 with the collector).
+    win_defender_status, PhaseoutJournal.psm1 with the collector, the residue module and swap_journal).
 
     Runs in a subprocess: the plugin loader installs a global collection finder."""
-    modules = ['win_kaspersky_collect', 'win_kaspersky_residue', 'win_defender_status']
+    modules = ['win_kaspersky_collect', 'win_kaspersky_residue', 'win_defender_status', 'swap_journal']
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
     run = subprocess.run([sys.executable, '-c', BUILD_SCRIPT, os.path.join(ROOT, 'collections')] + modules,
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -92,5 +93,5 @@ def test_powershell_payloads_build():
     assert [line.split()[0] for line in run.stdout.splitlines()] == modules
     embeds = {line.split()[0]: tuple(word == 'True' for word in line.split()[2:]) for line in run.stdout.splitlines()}
     # (PhaseoutDefender, PhaseoutJournal)
-    assert embeds == {'win_kaspersky_collect': (True, True), 'win_kaspersky_residue': (False, False),
-                      'win_defender_status': (True, False)}
+    assert embeds == {'win_kaspersky_collect': (True, True), 'win_kaspersky_residue': (False, True),
+                      'win_defender_status': (True, False), 'swap_journal': (False, True)}

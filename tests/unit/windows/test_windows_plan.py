@@ -84,8 +84,8 @@ def test_plan_with_passwords():
 def test_agent_password_ascii_hex_and_custom_login():
     info = w.classify(load('kes_protected'))
     _steps, calls, _warnings = wu.plan_uninstall(info, params(kes_password='x', kes_login='SecAdmin',
-                                                      agent_password=AGENT_PASSWORD,
-                                                      agent_password_encoding='ascii_hex'))
+                                                              agent_password=AGENT_PASSWORD,
+                                                              agent_password_encoding='ascii_hex'))
     assert calls[0][0]['arguments'] == 'REBOOT=ReallySuppress KLLOGIN=SecAdmin KLPASSWD=x'
     assert calls[1][0]['arguments'] == 'REBOOT=ReallySuppress KLUNINSTPASSWD=77653163306D6521'
 
