@@ -201,6 +201,8 @@ def evaluate_windows(detection, allow_pending_reboot=True, do_not_touch=False, a
             warnings.append(message + ': allowed (allow_encrypted), make sure the data is decrypted')
         else:
             blockers.append('Kaspersky disk or file encryption detected: decrypt first')
+    # an interrupted swap (the journal in %ProgramData%\phaseout) and two engines, as on Linux
+    warnings.extend(detection_warnings(detection))
     return {'ready': not blockers, 'blockers': blockers, 'warnings': warnings}
 
 

@@ -177,6 +177,19 @@ def test_kaspersky_info_and_preflight_report_an_unfinished_journal_with_what_pro
     from ansible_collections.phaseout.antivirus.plugins.module_utils import report
     record = report.preflight_record('win1', result, AT)
     assert record['journal']['state'] == 'unreadable' and record['protection'] == 'defender'
+    # preflight warns, as on Linux: the interrupted swap and what protects the host now
+    assert any(x.startswith('the last swap was journal unreadable') and 'protection now: defender' in x
+               for x in result['warnings'])
+    action, fake = make_action(preflight_check, {}, collector=[defender_off(load('residue_only'))], journal_file=host)
+    result = action.run(task_vars={})
+    assert result['ready'] is True
+    assert any('interrupted at step kaspersky_removed' in x and 'replace resumes from it (protection now: none)' in x
+               for x in result['warnings'])
+    both = load('kes11_en_na')
+    both['defender'] = load('clean_win11')['defender']
+    action, fake = make_action(preflight_check, {}, collector=[both])
+    result = action.run(task_vars={})
+    assert 'two real-time engines run at once (kaspersky+defender): replace stops Kaspersky first' in result['warnings']
     # no journal at all: None, like Linux
     action, _fake = make_action(kaspersky_info, {}, collector=[load('clean_win11')])
     assert action.run(task_vars={})['journal'] is None
