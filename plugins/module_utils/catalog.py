@@ -7,7 +7,7 @@ This file is *data*. Detection, planning and removal code reads it and never
 names a product itself, so a new product, a new package name or another
 vendor is an entry here, not a branch in code.
 
-Every fact comes from shared/reference/kaspersky.md (the source keys in the
+Every fact comes from a public source listed in docs/sources.md (the source keys in the
 comments, e.g. [K1], point there). Windows entries are used by the Windows
 classifier (plugins/module_utils/windows.py); Linux entries by
 plugins/module_utils/linux.py.

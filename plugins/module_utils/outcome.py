@@ -52,11 +52,8 @@ def engine_active(detection, provider):
     engine = PROVIDER_ENGINES.get(provider)
     if engine is None:
         return None
-    if (detection or {}).get('platform') == 'windows':
-        defender = ((detection or {}).get('windows') or {}).get('defender') or {}
-        if engine == 'defender':
-            return bool(defender.get('realtime_protection_enabled') or defender.get('RealTimeProtectionEnabled'))
-        return None
+    # Linux and Windows detections carry the same realtime_engines list (Windows: Defender only when it runs in
+    # normal mode with real-time protection on; passive mode is not protection)
     for found in (detection or {}).get('realtime_engines') or ():
         if found.get('id') == engine:
             return found.get('realtime')

@@ -9,7 +9,7 @@ state (``Get-MpComputerStatus`` fields, the Windows-Defender feature, policy val
 decides what it means: is Defender healthy, which policy values keep it off, which
 passive-mode value a phase wants, whether the feature must be installed. The
 ``phaseout.antivirus.defender_*`` filters expose these functions to the provider_defender
-role. Facts: shared/reference/kaspersky.md section 5 [M1][M2][M4][M6][M10].
+role. Facts: Microsoft's Defender documentation (docs/sources.md) [M1][M2][M4][M6][M10].
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@
 Pure functions over the kaspersky_info result (plugins/module_utils/windows.py); the
 action plugin ``kaspersky_uninstall`` runs what they decide through
 ``ansible.windows.win_package`` (one call per MSI product) and the thin residue module
-``win_kaspersky_residue``. Facts: shared/reference/kaspersky.md section 2.2-2.7.
+``win_kaspersky_residue``. Facts: the vendor's password protection, silent uninstall command lines, exit codes and leftovers
+(docs/sources.md: [K20]-[K24], [K36], [K37], [K42], [K45], [K47], [M11], [G1], [G6], [G7]).
 """
 
 from __future__ import annotations

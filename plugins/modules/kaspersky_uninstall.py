@@ -118,8 +118,9 @@ options:
         default: 60
   journal:
     description:
-      - Linux only. Keep the swap journal on the host (C(/var/lib/phaseout/journal.json)) and resume an interrupted
-        swap from it. The replace role always sets it.
+      - Keep the swap journal on the host (C(/var/lib/phaseout/journal.json) on Linux,
+        C(%ProgramData%\\phaseout\\journal.json) on Windows) and resume an interrupted swap from it. The replace role
+        always sets it.
     type: dict
     suboptions:
       run_id:
