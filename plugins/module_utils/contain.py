@@ -7,16 +7,21 @@ Pure functions only. ``kaspersky_contain`` (Linux) reads the host, feeds what it
 read to these functions and applies what they return; the Windows tasks of the
 contain role get their firewall rules from ``windows_rules`` through a filter.
 
-What is blocked, from shared/reference/kaspersky.md section 4:
+What is blocked, from Kaspersky's documentation of the KSC ports and the KES endpoints:
   * outbound TCP 13000 (agent, TLS), 14000 (agent, legacy), 13111 (KSN proxy),
     17111 (KSN proxy HTTPS) and UDP 15111 (KSN proxy); inbound UDP 15000 (the
     server's wake-up of the agent). Optionally only to/from the Administration
     Server's addresses.
   * outbound DNS (53) and DNS over TLS (853) to the public resolvers KES falls
-    back to when system DNS cannot resolve Kaspersky's servers.
+    back to when system DNS cannot resolve Kaspersky's servers: only where
+    Kaspersky is installed or residue, and never to the host's own resolvers
+    and forwarders (read_resolvers, windows_resolvers, plan_public_dns).
   * Kaspersky's update, activation and KSN host names, answered 0.0.0.0 / :: from
     a marked block in /etc/hosts. A hosts file cannot hold wildcards, so the
     suffixes (DOMAIN_SUFFIXES) need a DNS or proxy policy as well.
+
+What was applied is recorded on the host (STATE_FILE); containment_status and
+probe_containment tell discover and verify whether it is still intact or lapsed.
 
 Every rule carries a comment ``phaseout-contain:<purpose>:<hash>`` where the hash
 covers the rule's content: comparing the ordered comments of the live ruleset
@@ -160,12 +165,15 @@ def _sign(rule, action):
 
 
 def build_rules(tcp_out=None, udp_out=None, udp_in=None, admin_addresses=None, scope='any',
-                block_public_dns=True, public_resolvers=None, action='drop'):
+                block_public_dns=True, public_resolvers=None, action='drop', keep=None):
     """The ordered list of firewall rules (dicts), each signed with its comment.
 
     ``admin_addresses`` is {'ip': [...], 'ip6': [...]} (check_addresses); with
     ``scope='admin_server'`` and at least one address, the KSC rules match only
     those addresses (callers fall back to ``any`` with a warning otherwise).
+    ``keep`` lists addresses the DNS rules must never match (the host's own
+    resolvers and forwarders, see plan_public_dns): they are cut out of
+    ``public_resolvers``, networks included.
     """
     if action not in ('drop', 'reject'):
         raise ContainError('action must be drop or reject, got %r' % (action,))
@@ -192,6 +200,7 @@ def build_rules(tcp_out=None, udp_out=None, udp_in=None, admin_addresses=None, s
     if block_public_dns:
         resolvers = check_addresses('public_resolvers',
                                     DEFAULT_PUBLIC_RESOLVERS if public_resolvers is None else public_resolvers)
+        resolvers, _kept = exclude_addresses(resolvers, keep or [])
         for family in ('ip', 'ip6'):
             if resolvers[family]:
                 for proto in ('udp', 'tcp'):
@@ -537,3 +546,506 @@ def windows_rules(rules, prefix='phaseout contain'):
             'action': 'block',
         })
     return out
+
+
+# --- the host's own resolvers: never blocked --------------------------------------------------------
+#
+# KES falls back to public resolvers when the system's DNS cannot resolve its
+# servers; contain blocks DNS to those. A host (or the site's DNS server) that
+# itself resolves through one of them would lose name resolution, and with it
+# SSSD/AD logins. So contain reads what the host resolves through and forwards
+# to, and never blocks those addresses (plan_public_dns).
+
+# Files read on Linux, by kind. Globs are expanded by the caller's ``glob``.
+RESOLVER_FILES = (
+    ('resolv.conf', '/etc/resolv.conf'),
+    ('resolv.conf', '/run/systemd/resolve/resolv.conf'),     # systemd-resolved's upstream servers
+    ('resolv.conf', '/run/NetworkManager/no-stub-resolv.conf'),
+    ('resolv.conf', '/run/resolvconf/resolv.conf'),
+    ('systemd-resolved', '/etc/systemd/resolved.conf'),
+    ('systemd-resolved', '/etc/systemd/resolved.conf.d/*.conf'),
+    ('systemd-resolved', '/run/systemd/resolved.conf.d/*.conf'),
+    ('systemd-resolved', '/usr/lib/systemd/resolved.conf.d/*.conf'),
+    ('systemd-networkd', '/etc/systemd/network/*.network'),
+    ('systemd-networkd', '/run/systemd/network/*.network'),
+    ('NetworkManager', '/etc/NetworkManager/system-connections/*.nmconnection'),
+    ('NetworkManager', '/run/NetworkManager/system-connections/*.nmconnection'),
+    ('dnsmasq', '/etc/dnsmasq.conf'),
+    ('dnsmasq', '/etc/dnsmasq.d/*'),
+    ('dnsmasq', '/etc/NetworkManager/dnsmasq.d/*'),
+    ('unbound', '/etc/unbound/unbound.conf'),
+    ('bind', '/etc/bind/named.conf'),
+    ('bind', '/etc/named.conf'),
+)
+_MAX_INCLUDE_DEPTH = 4
+
+
+def normalize_resolver(token):
+    """One resolver as the configuration files write it -> its IP address text, or None.
+
+    Accepts ``1.1.1.1``, ``1.1.1.1:53``, ``1.1.1.1#dns.name``, ``1.1.1.1@853``,
+    ``[2606:4700::1111]:53%eth0#name``, ``fe80::1%eth0`` and ``2001:db8::1``.
+    """
+    text = str(token or '').strip().strip('"\'').strip()
+    if not text:
+        return None
+    text = text.split('#', 1)[0]           # systemd-resolved/unbound server name, dnsmasq port
+    text = text.split('@', 1)[0]           # unbound port, dnsmasq interface
+    if text.startswith('['):               # [v6]:port%iface
+        text = text[1:].split(']', 1)[0]
+    elif text.count(':') == 1:             # v4:port
+        text = text.split(':', 1)[0]
+    text = text.split('%', 1)[0]           # scope id
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _strip_comment(line, marks=('#', ';')):
+    for mark in marks:
+        if mark in line:
+            line = line.split(mark, 1)[0]
+    return line.strip()
+
+
+def parse_resolv_conf(text):
+    """``nameserver`` lines of a resolv.conf -> addresses."""
+    found = []
+    for line in (text or '').splitlines():
+        words = _strip_comment(line).split()
+        if len(words) >= 2 and words[0] == 'nameserver':
+            found.append(words[1])
+    return found
+
+
+def parse_ini_dns(text, keys=('DNS', 'FallbackDNS'), sections=None):
+    """DNS=/FallbackDNS= of resolved.conf and .network files, dns= of .nmconnection files -> addresses.
+
+    ``sections``: only these [sections] count (None: any). Values are
+    whitespace-separated (systemd) or semicolon-separated (NetworkManager).
+    """
+    found, section = [], None
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if not line or line[0] in '#;':
+            continue
+        if line.startswith('[') and line.endswith(']'):
+            section = line[1:-1].strip()
+            continue
+        key, sep, value = line.partition('=')
+        if not sep or key.strip() not in keys or (sections and section not in sections):
+            continue
+        found.extend(v for v in re.split(r'[\s;,]+', value.strip()) if v)
+    return found
+
+
+def parse_dnsmasq(text):
+    """dnsmasq configuration -> (upstream addresses, {kind: [paths to read too]})."""
+    found, includes = [], {'dnsmasq': [], 'resolv.conf': []}
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if line.startswith('#'):
+            continue
+        key, sep, value = line.partition('=')
+        key, value = key.strip(), value.strip()
+        if not sep:
+            continue
+        if key in ('server', 'rev-server'):
+            if key == 'rev-server':        # rev-server=<network>,<server>
+                value = value.split(',', 1)[-1]
+            if value.startswith('/'):      # server=/domain/.../address
+                value = value.rsplit('/', 1)[-1]
+            found.append(value.split('#', 1)[0].split('@', 1)[0])
+        elif key == 'resolv-file':
+            includes['resolv.conf'].append(value)
+        elif key == 'conf-file':
+            includes['dnsmasq'].append(value)
+        elif key == 'conf-dir':
+            directory = value.split(',', 1)[0].rstrip('/')
+            includes['dnsmasq'].append(directory + '/*')
+    return found, includes
+
+
+def parse_unbound(text):
+    """unbound.conf -> (forward-addr and stub-addr addresses, {'unbound': [include globs]})."""
+    found, includes = [], {'unbound': []}
+    for line in (text or '').splitlines():
+        # '#' starts a comment at the line start or after a blank; "addr@853#name" is a TLS server name
+        line = re.sub(r'(^|\s)#.*$', '', line).strip()
+        key, sep, value = line.partition(':')
+        key, value = key.strip(), value.strip().strip('"')
+        if not sep:
+            continue
+        if key in ('forward-addr', 'stub-addr'):
+            found.append(value)
+        elif key in ('include', 'include-toplevel'):
+            includes['unbound'].append(value)
+    return found, includes
+
+
+_BIND_COMMENTS = re.compile(r'/\*.*?\*/|//[^\n]*|#[^\n]*', re.S)
+_BIND_FORWARDERS = re.compile(r'\bforwarders\s*(?:port\s+\d+\s*)?(?:tls\s+\S+\s*)?\{([^}]*)\}', re.S)
+_BIND_INCLUDE = re.compile(r'\binclude\s+"([^"]+)"\s*;')
+
+
+def parse_bind(text):
+    """named.conf -> (forwarders of every options/zone block, {'bind': [included files]})."""
+    text = _BIND_COMMENTS.sub('', text or '')
+    found = []
+    for block in _BIND_FORWARDERS.findall(text):
+        for entry in block.split(';'):
+            words = entry.split()
+            if words:
+                found.append(words[0])
+    return found, {'bind': _BIND_INCLUDE.findall(text)}
+
+
+def _add_resolver(found, token, source):
+    address = normalize_resolver(token)
+    if address is None:
+        return
+    for entry in found:
+        if entry['address'] == address:
+            if source not in entry['sources']:
+                entry['sources'].append(source)
+            return
+    found.append({'address': address, 'source': source, 'sources': [source]})
+
+
+def read_resolvers(read, glob):
+    """Every DNS server the host resolves through or forwards to, with where it was read.
+
+    ``read(path)`` returns the text or None; ``glob(pattern)`` the sorted
+    matching paths. Returns [{'address', 'source', 'sources'}], first source
+    first, each address once.
+    """
+    found, seen = [], set()
+    todo = [(kind, pattern, 0) for kind, pattern in RESOLVER_FILES]
+    while todo:
+        kind, pattern, depth = todo.pop(0)
+        paths = glob(pattern) if any(c in pattern for c in '*?[') else [pattern]
+        for path in paths:
+            if (kind, path) in seen:
+                continue
+            seen.add((kind, path))
+            text = read(path)
+            if text is None:
+                continue
+            includes = {}
+            if kind == 'resolv.conf':
+                values, what = parse_resolv_conf(text), 'nameserver'
+            elif kind == 'systemd-resolved':
+                values, what = parse_ini_dns(text, sections=('Resolve',)), 'DNS=/FallbackDNS='
+            elif kind == 'systemd-networkd':
+                values, what = parse_ini_dns(text, keys=('DNS',), sections=('Network',)), 'DNS='
+            elif kind == 'NetworkManager':
+                values, what = parse_ini_dns(text, keys=('dns',), sections=('ipv4', 'ipv6')), 'dns='
+            elif kind == 'dnsmasq':
+                (values, includes), what = parse_dnsmasq(text), 'server='
+            elif kind == 'unbound':
+                (values, includes), what = parse_unbound(text), 'forward-addr'
+            else:
+                (values, includes), what = parse_bind(text), 'forwarders'
+            for value in values:
+                _add_resolver(found, value, '%s (%s %s)' % (path, kind, what))
+            if depth < _MAX_INCLUDE_DEPTH:
+                for include_kind, patterns in includes.items():
+                    todo.extend((include_kind, p, depth + 1) for p in patterns)
+    return found
+
+
+def windows_resolvers(collected):
+    """The DNS servers a Windows host uses and forwards to, from the contain role's read-only PowerShell read.
+
+    ``collected`` holds ``adapters`` ([{alias, addresses}]: Get-DnsClientServerAddress),
+    ``forwarders`` ([addresses]: Get-DnsServerForwarder, DNS Server role only) and
+    ``conditional_forwarders`` ([{zone, addresses}]: forwarder zones). Returns
+    [{'address', 'source'}] in the shape of read_resolvers.
+    """
+    found = []
+    collected = collected if isinstance(collected, dict) else {}
+    for adapter in _as_list(collected.get('adapters')):
+        if not isinstance(adapter, dict):
+            continue
+        for address in _as_list(adapter.get('addresses')):
+            _add_resolver(found, address, 'adapter %s' % adapter.get('alias', '?'))
+    for address in _as_list(collected.get('forwarders')):
+        _add_resolver(found, address, 'DNS Server forwarders')
+    for zone in _as_list(collected.get('conditional_forwarders')):
+        if not isinstance(zone, dict):
+            continue
+        for address in _as_list(zone.get('addresses')):
+            _add_resolver(found, address, 'DNS Server conditional forwarder %s' % zone.get('zone', '?'))
+    return found
+
+
+def _as_list(value):
+    """PowerShell's ConvertTo-Json makes a one-element array a scalar: accept both."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def exclude_addresses(families, keep):
+    """Cut the addresses in ``keep`` out of {'ip': [...], 'ip6': [...]}.
+
+    A listed address equal to a kept one is dropped; a listed network that
+    holds a kept address is split around it. Returns (families, kept) where
+    kept lists the kept addresses that were actually in the list.
+    """
+    protected = []
+    for address in keep or []:
+        text = normalize_resolver(address)
+        if text:
+            protected.append(ipaddress.ip_address(text))
+    out, kept = {'ip': [], 'ip6': []}, []
+    for family in ('ip', 'ip6'):
+        for entry in families.get(family, []):
+            networks = [ipaddress.ip_network(entry, strict=False)]
+            for address in protected:
+                split = []
+                for net in networks:
+                    if net.version == address.version and address in net:
+                        if str(address) not in kept:
+                            kept.append(str(address))
+                        split.extend(net.address_exclude(ipaddress.ip_network(address)))
+                    else:
+                        split.append(net)
+                networks = split
+            for net in sorted(networks) if len(networks) > 1 else networks:
+                text = str(net.network_address) if net.num_addresses == 1 else str(net)
+                if text not in out[family]:
+                    out[family].append(text)
+    return out, kept
+
+
+DNS_BLOCK_VERDICTS = ('installed', 'residue')
+
+
+def plan_public_dns(block_public_dns, public_resolvers, verdict, host_resolvers, on_conflict='exclude'):
+    """Decide the public-DNS block of one host.
+
+    * Only where Kaspersky is installed or left as residue (``verdict``): a
+      clean host has nothing that could fall back to public DNS.
+    * Never the host's own resolvers and forwarders (``host_resolvers``,
+      read_resolvers or windows_resolvers): with ``on_conflict='exclude'`` they
+      are left out of the block and listed under ``kept``; with ``'refuse'``
+      the host is refused (ContainError) and nothing is changed.
+
+    Returns {'block': bool, 'resolvers': [addresses blocked], 'kept':
+    [{'address', 'source'}], 'reason': str}.
+    """
+    if on_conflict not in ('exclude', 'refuse'):
+        raise ContainError('resolver_conflict must be exclude or refuse, got %r' % (on_conflict,))
+    if verdict not in ('installed', 'residue', 'clean'):
+        raise ContainError("kaspersky_verdict must be installed, residue or clean, got %r" % (verdict,))
+    listed = check_addresses('public_resolvers',
+                             DEFAULT_PUBLIC_RESOLVERS if public_resolvers is None else public_resolvers)
+    plan = {'block': False, 'resolvers': [], 'kept': [], 'reason': ''}
+    if not block_public_dns:
+        plan['reason'] = 'the public-DNS block is turned off (block_public_dns=false)'
+        return plan
+    if verdict not in DNS_BLOCK_VERDICTS:
+        plan['reason'] = 'Kaspersky is not installed here (verdict %s): no public-DNS block' % verdict
+        return plan
+    sources = {}
+    for entry in host_resolvers or []:
+        sources.setdefault(entry['address'], entry.get('source', 'the host'))
+    remaining, kept = exclude_addresses(listed, list(sources))
+    if kept and on_conflict == 'refuse':
+        raise ContainError(
+            'this host resolves through %s, which the public-DNS block would cut off: nothing was changed. '
+            'Point the host at internal resolvers, drop the address from public_resolvers, or set '
+            'resolver_conflict=exclude to contain it without blocking that resolver'
+            % ', '.join('%s (%s)' % (a, sources[a]) for a in kept))
+    plan['kept'] = [{'address': a, 'source': sources[a]} for a in kept]
+    plan['resolvers'] = remaining['ip'] + remaining['ip6']
+    plan['block'] = bool(plan['resolvers'])
+    if kept:
+        plan['reason'] = ('not blocked, the host resolves through them: %s'
+                          % ', '.join('%s (%s)' % (a, sources[a]) for a in kept))
+    return plan
+
+
+# --- the containment record on the host, and its check ---------------------------------------------
+#
+# kaspersky_contain writes STATE_FILE with what it applied; discover and verify
+# compare the live state with it (containment_status), so a containment that
+# another tool flushed shows as `lapsed`.
+
+STATE_FILE = PERSIST_DIR + '/contain.json'
+STATE_VERSION = 1
+
+
+def _sha256(lines):
+    return hashlib.sha256('\n'.join(lines).encode('utf-8')).hexdigest()
+
+
+def state_record(backend, signature_, hosts_path, hosts_lines, persisted, dns_plan):
+    """The content of STATE_FILE (deterministic: the same containment gives the same bytes)."""
+    record = {
+        'version': STATE_VERSION,
+        'backend': backend,
+        'signature': signature_,
+        'hosts_path': hosts_path,
+        'hosts_block_sha256': _sha256(hosts_lines) if hosts_lines else None,
+        'persisted': bool(persisted),
+        'public_dns_blocked': list(dns_plan.get('resolvers') or []),
+        'resolvers_kept': [k['address'] for k in dns_plan.get('kept') or []],
+    }
+    return json.dumps(record, indent=1, sort_keys=True) + '\n'
+
+
+CONTAINMENT_STATES = ('intact', 'lapsed', 'none', 'unknown')
+
+
+def containment_status(state_text, nft_listing=None, ipt_states=None, hosts_text=None, unit_linked=None,
+                       read_error=None):
+    """Is the containment applied by kaspersky_contain still in force? Pure; probe_containment reads the host.
+
+    ``state_text``: STATE_FILE (None when absent); ``nft_listing``: ``nft list
+    table inet phaseout_contain`` (None when no table); ``ipt_states``: {family:
+    parse_iptables_s(...)}; ``hosts_text``: the hosts file; ``unit_linked``:
+    whether the boot unit is enabled; ``read_error``: why the ruleset could not
+    be read. Returns {'containment': 'intact' | 'lapsed' | 'none' | 'unknown',
+    'reasons': [...], 'backend', 'public_dns_blocked', 'resolvers_kept'}.
+    """
+    ipt_states = ipt_states or {}
+    live_block = hosts_block_of(hosts_text or '')
+    has_table = nft_listing is not None
+    has_chains = any((s or {}).get('chains') or (s or {}).get('jumps') for s in ipt_states.values())
+    result = {'containment': 'none', 'reasons': [], 'backend': None, 'public_dns_blocked': [],
+              'resolvers_kept': []}
+    if read_error:
+        result.update(containment='unknown', reasons=['cannot read the firewall ruleset: %s' % read_error])
+        return result
+    if state_text is None:
+        if has_table or has_chains or live_block:
+            result['containment'] = 'lapsed'
+            result['reasons'].append('phaseout contain rules or hosts entries are present without %s: run the '
+                                     'contain phase again (or release it)' % STATE_FILE)
+        return result
+    try:
+        state = json.loads(state_text)
+        if not isinstance(state, dict):
+            raise ValueError('not an object')
+    except ValueError as exc:
+        result.update(containment='lapsed', reasons=['%s is unreadable (%s): run the contain phase again'
+                                                     % (STATE_FILE, exc)])
+        return result
+    backend = state.get('backend')
+    result.update(backend=backend, public_dns_blocked=list(state.get('public_dns_blocked') or []),
+                  resolvers_kept=list(state.get('resolvers_kept') or []))
+    wanted = state.get('signature')
+    reasons = result['reasons']
+    if backend == 'nftables':
+        live = parse_nft_table(nft_listing)
+        if live is None:
+            reasons.append('the nftables table %s is gone (flushed by another tool or a firewall reload)' % TABLE)
+        elif live != wanted:
+            reasons.append('the rules of the nftables table %s differ from what contain applied' % TABLE)
+    elif backend == 'iptables':
+        families = sorted({key.split('/')[0] for key in (wanted or {})})
+        live = {k: v for k, v in ipt_signature(ipt_states).items() if k.split('/')[0] in families}
+        if not live:
+            reasons.append('the iptables chains %s are gone (flushed by another tool)'
+                           % ' and '.join(IPT_CHAINS.values()))
+        elif live != wanted:
+            reasons.append('the rules of the iptables chains differ from what contain applied')
+        elif not all(ipt_jumps_ok(ipt_states.get(f) or {}) for f in families):
+            reasons.append('the jumps to the phaseout chains from OUTPUT and INPUT are missing or duplicated')
+    wanted_hosts = state.get('hosts_block_sha256')
+    if wanted_hosts and not live_block:
+        reasons.append('the phaseout block of %s is gone' % state.get('hosts_path', '/etc/hosts'))
+    elif wanted_hosts and _sha256(live_block) != wanted_hosts:
+        reasons.append('the phaseout block of %s was changed' % state.get('hosts_path', '/etc/hosts'))
+    if state.get('persisted') and unit_linked is False:
+        reasons.append('%s is no longer enabled: the rules will not come back after a reboot' % UNIT_NAME)
+    result['containment'] = 'lapsed' if reasons else 'intact'
+    return result
+
+
+def probe_containment(run, read, which, exists, hosts_path='/etc/hosts', state_file=None, unit_link=None):
+    """Read the host and return containment_status(...). Read-only.
+
+    For kaspersky_info (one call per host) and ``kaspersky_contain state=query``:
+    ``run(argv)`` -> (rc, stdout, stderr) (module.run_command, with a timeout if
+    the caller has one), ``read(path)`` -> text or None, ``which(name)`` -> path
+    or None (module.get_bin_path), ``exists(path)`` -> bool (os.path.lexists).
+    Runs at most one listing per firewall tool the state file names (``nft list
+    table inet phaseout_contain``, or ``iptables -w -S`` and ``ip6tables -w -S``);
+    without a state file, the one that would show leftovers. Needs root.
+    """
+    state_text = read(state_file or STATE_FILE)
+    backend = None
+    if state_text is not None:
+        try:
+            state = json.loads(state_text)
+            backend = state.get('backend')
+            hosts_path = state.get('hosts_path') or hosts_path
+        except (ValueError, AttributeError):
+            pass
+    nft_listing, ipt_states, error = None, {}, None
+    nft = which('nft')
+    if nft and backend in (None, 'nftables'):
+        rc, out, err = run([nft, 'list', 'table', TABLE_FAMILY, TABLE_NAME])
+        if rc == 0:
+            nft_listing = out
+        elif not ('No such file or directory' in err or 'does not exist' in err):
+            error = (err or out).strip() or 'nft rc %s' % rc
+    if backend == 'iptables' or (backend is None and not nft):
+        for family, name in (('ip', 'iptables'), ('ip6', 'ip6tables')):
+            tool = which(name)
+            if tool and error is None:
+                rc, out, err = run([tool, '-w', '-S'])
+                if rc == 0:
+                    ipt_states[family] = parse_iptables_s(out)
+                elif family == 'ip':
+                    error = (err or out).strip() or '%s rc %s' % (name, rc)
+    return containment_status(state_text, nft_listing, ipt_states, read(hosts_path), exists(unit_link or UNIT_LINK),
+                              error)
+
+
+def windows_state_record(rules, hosts_lines, dns_plan):
+    """The record the contain role writes on Windows (%ProgramData%\\phaseout\\contain.json)."""
+    return json.dumps({
+        'version': STATE_VERSION,
+        'backend': 'windows_firewall',
+        'rules': sorted(rule['name'] for rule in rules),
+        'hosts_lines': sorted(hosts_lines),
+        'public_dns_blocked': list(dns_plan.get('resolvers') or []),
+        'resolvers_kept': [k['address'] for k in dns_plan.get('kept') or []],
+    }, indent=1, sort_keys=True) + '\n'
+
+
+def windows_containment_status(state_text, firewall_rules, hosts_lines):
+    """containment_status for Windows: ``firewall_rules`` are the enabled block rules (DisplayName) of the
+    group ``phaseout contain``; ``hosts_lines`` the ``<address> <name>`` entries of the hosts file."""
+    result = {'containment': 'none', 'reasons': [], 'backend': None, 'public_dns_blocked': [],
+              'resolvers_kept': []}
+    rules = set(_as_list(firewall_rules))
+    if state_text is None:
+        if rules:
+            result.update(containment='lapsed', reasons=['phaseout contain firewall rules are present without '
+                                                         'their state file: run the contain phase again'])
+        return result
+    try:
+        state = json.loads(state_text)
+        if not isinstance(state, dict):
+            raise ValueError('not an object')
+    except ValueError as exc:
+        result.update(containment='lapsed', reasons=['the contain state file is unreadable (%s)' % exc])
+        return result
+    result.update(backend=state.get('backend'), public_dns_blocked=list(state.get('public_dns_blocked') or []),
+                  resolvers_kept=list(state.get('resolvers_kept') or []))
+    missing = sorted(set(state.get('rules') or []) - rules)
+    if missing:
+        result['reasons'].append('%d of the phaseout firewall rules are missing or disabled: %s'
+                                 % (len(missing), ', '.join(missing[:5])))
+    present = {' '.join(str(line).split()) for line in _as_list(hosts_lines)}
+    gone = [line for line in state.get('hosts_lines') or [] if ' '.join(line.split()) not in present]
+    if gone:
+        result['reasons'].append('%d phaseout hosts-file entries are gone' % len(gone))
+    result['containment'] = 'lapsed' if result['reasons'] else 'intact'
+    return result

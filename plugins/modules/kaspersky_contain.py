@@ -21,8 +21,15 @@ description:
     the Administration Server's addresses.
   - With O(block_public_dns) (the default) it also drops outbound DNS (53) and DNS over TLS (853) to the public
     resolvers KES falls back to when the system's DNS cannot resolve Kaspersky's servers (8.8.8.8, 1.1.1.1,
-    223.6.6.6, 9.9.9.9, 185.228.168.168). B(Other software that uses these resolvers directly is cut off from
-    them too.)
+    223.6.6.6, 9.9.9.9, 185.228.168.168), but only where O(kaspersky_verdict) is V(installed) or V(residue).
+    B(Other software that uses these resolvers directly is cut off from them too.)
+  - B(The host's own resolvers and forwarders are never blocked.) The module reads them from C(/etc/resolv.conf),
+    systemd-resolved (C(/run/systemd/resolve/resolv.conf), C(resolved.conf) and its C(.d) directories, C(DNS=) and
+    C(FallbackDNS=)), systemd-networkd and NetworkManager connection files, and a local DNS server's forwarders
+    (dnsmasq C(server=) and C(resolv-file=), unbound C(forward-addr) and C(stub-addr), bind C(forwarders)),
+    following their include directives. A public resolver the host itself uses is left out of the block and listed
+    in RV(public_dns.kept) (O(resolver_conflict=exclude), the default), or the host is refused and nothing is
+    changed (O(resolver_conflict=refuse)).
   - Answers Kaspersky's update, activation and KSN host names with C(0.0.0.0) and C(::) from a marked block in
     C(/etc/hosts). A hosts file cannot hold wildcards, so RV(suffixes_not_covered) (C(kaspersky.com),
     C(kaspersky-labs.com)) must be blocked at the DNS resolver or proxy as well.
@@ -33,16 +40,26 @@ description:
     in C(sysinit.target), that loads C(/etc/phaseout/contain.nft) (or C(contain-v4.rules) and
     C(contain-v6.rules)) at boot, after C(nftables.service), and again when C(nftables.service) is restarted or
     reloaded.
-  - O(state=absent) removes the table or chains, the hosts block, the unit and the rules files, and nothing else.
+  - What was applied is recorded in C(/etc/phaseout/contain.json); O(state=query) compares the live ruleset, the
+    hosts block and the boot unit with it and returns RV(containment) (V(intact), V(lapsed) with the reasons,
+    V(none) or V(unknown)) without changing anything. M(phaseout.antivirus.kaspersky_info) can run the same check
+    (C(probe_containment) in C(plugins/module_utils/contain.py)).
+  - The hosts file is written with C(AnsibleModule.atomic_move), which keeps its owner, mode and SELinux context; a
+    symlinked hosts file stays a symlink and its target is edited; a bind-mounted one (containers) is written in
+    place when it cannot be replaced.
+  - O(state=absent) removes the table or chains, the hosts block, the unit, the rules files and the state file, and
+    nothing else.
   - Idempotence is decided from the rules' comments (C(phaseout-contain:<purpose>:<hash of the rule>)), the hosts
     block and the persisted files, so a second run with the same options reports no change.
 author:
   - phaseout maintainers (@phaseout)
 options:
   state:
-    description: V(present) contains the host; V(absent) undoes everything this module added.
+    description:
+      - V(present) contains the host; V(absent) undoes everything this module added.
+      - V(query) changes nothing and returns RV(containment), whether the containment is still in force.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, query]
     default: present
   backend:
     description:
@@ -95,10 +112,32 @@ options:
     type: bool
     default: true
   public_resolvers:
-    description: Public resolver addresses to block (IPv4 or IPv6).
+    description: Public resolver addresses (or networks) to block (IPv4 or IPv6).
     type: list
     elements: str
     default: [8.8.8.8, 1.1.1.1, 223.6.6.6, 9.9.9.9, 185.228.168.168]
+  kaspersky_verdict:
+    description:
+      - What M(phaseout.antivirus.kaspersky_info) found on the host (its C(verdict)). The public-DNS block applies
+        only for V(installed) and V(residue); V(clean) removes it (the other rules stay).
+    type: str
+    choices: [installed, residue, clean]
+    default: installed
+  resolver_conflict:
+    description:
+      - What to do when the host itself resolves through, or forwards to, one of O(public_resolvers).
+      - V(exclude) leaves those addresses out of the block (with a warning, listed in RV(public_dns.kept)); V(refuse)
+        fails the host and changes nothing.
+    type: str
+    choices: [exclude, refuse]
+    default: exclude
+  keep_resolvers:
+    description:
+      - More resolver addresses never to block, in addition to those read from the host (for example the resolvers
+        a DHCP lease may hand out later).
+    type: list
+    elements: str
+    default: []
   domains:
     description:
       - Host names answered with C(0.0.0.0) and C(::) from the managed block of O(hosts_path). An empty list
@@ -125,7 +164,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Returns the exact ruleset, rules and hosts lines it would apply, and changes nothing.
+    details: Returns the exact ruleset, rules and hosts lines it would apply, and changes nothing. O(state=query) is
+      read-only in any mode.
   diff_mode:
     support: full
     details: The diff shows the firewall ruleset, the hosts file and the persisted files before and after.
@@ -159,6 +199,15 @@ EXAMPLES = r'''
   phaseout.antivirus.kaspersky_contain:
   check_mode: true
   register: plan
+
+- name: Refuse hosts that resolve through a public resolver instead of leaving it unblocked
+  phaseout.antivirus.kaspersky_contain:
+    resolver_conflict: refuse
+
+- name: Is the containment still in force?
+  phaseout.antivirus.kaspersky_contain:
+    state: query
+  register: contained_now
 
 - name: Undo the containment
   phaseout.antivirus.kaspersky_contain:
@@ -228,9 +277,30 @@ live:
   description: The live ruleset as read after the run (before it in check mode), the ordered rule comments per chain.
   returned: always
   type: dict
+public_dns:
+  description:
+    - The public-DNS decision, with C(block) (bool), C(resolvers) (the addresses blocked), C(kept) (the public
+      resolvers left out because the host uses them, each with C(address) and C(source)) and C(reason).
+  returned: always
+  type: dict
+  sample: {block: true, resolvers: [8.8.8.8, 1.1.1.1], kept: [{address: 9.9.9.9, source: /etc/resolv.conf}],
+           reason: "not blocked, the host resolves through them: 9.9.9.9 (/etc/resolv.conf)"}
+host_resolvers:
+  description: Every DNS server the host resolves through or forwards to, each with C(address) and C(source).
+  returned: always
+  type: list
+  elements: dict
+containment:
+  description:
+    - Whether the containment is in force, as read from the host after the run (before it in check mode), with the
+      keys C(containment) (V(intact), V(lapsed), V(none) or V(unknown)), C(reasons), C(backend),
+      C(public_dns_blocked) and C(resolvers_kept).
+  returned: always
+  type: dict
+  sample: {containment: intact, reasons: [], backend: nftables, public_dns_blocked: [8.8.8.8], resolvers_kept: []}
 '''
 
-import errno
+import glob
 import os
 import socket
 import tempfile
@@ -241,7 +311,7 @@ from ansible_collections.phaseout.antivirus.plugins.module_utils import contain 
 
 
 ARGUMENT_SPEC = dict(
-    state=dict(type='str', default='present', choices=['present', 'absent']),
+    state=dict(type='str', default='present', choices=['present', 'absent', 'query']),
     backend=dict(type='str', default='auto', choices=['auto', 'nftables', 'iptables']),
     allow_hosts_only=dict(type='bool', default=False),
     ksc_tcp_ports=dict(type='list', elements='int', default=list(C.DEFAULT_TCP_OUT)),
@@ -251,13 +321,23 @@ ARGUMENT_SPEC = dict(
     ports_scope=dict(type='str', default='any', choices=['any', 'admin_server']),
     block_public_dns=dict(type='bool', default=True),
     public_resolvers=dict(type='list', elements='str', default=list(C.DEFAULT_PUBLIC_RESOLVERS)),
+    kaspersky_verdict=dict(type='str', default='installed', choices=['installed', 'residue', 'clean']),
+    resolver_conflict=dict(type='str', default='exclude', choices=['exclude', 'refuse']),
+    keep_resolvers=dict(type='list', elements='str', default=[]),
     domains=dict(type='list', elements='str'),
     action=dict(type='str', default='drop', choices=['drop', 'reject']),
     persist=dict(type='bool', default=True),
     hosts_path=dict(type='path', default='/etc/hosts'),
 )
 
-ALL_PERSISTED = [C.NFT_FILE, C.IPT_FILES['ip'], C.IPT_FILES['ip6'], C.UNIT_PATH]
+STATE_PATH = C.STATE_FILE
+ALL_PERSISTED = [C.NFT_FILE, C.IPT_FILES['ip'], C.IPT_FILES['ip6'], C.UNIT_PATH, STATE_PATH]
+# Where the resolver configuration is read from (tests point it at a directory tree).
+FS_ROOT = '/'
+
+
+def fs_path(path):
+    return os.path.join(FS_ROOT, path.lstrip('/'))
 
 
 class Host:
@@ -331,32 +411,43 @@ class Host:
         except FileNotFoundError:
             return None
 
-    def write(self, path, text, mode=0o644):
-        """Atomic replace; in place when the path is a mount point (a container's /etc/hosts)."""
-        try:
-            current = os.stat(path)
-            mode, uid, gid = current.st_mode & 0o7777, current.st_uid, current.st_gid
-        except FileNotFoundError:
-            uid = gid = None
-        directory = os.path.dirname(path)
+    def write(self, path, text, mode=0o644, unsafe_writes=False):
+        """Atomic replace through AnsibleModule.atomic_move: owner, mode and SELinux context of an existing file are
+        kept; a symlink stays a symlink (its target is written); ``unsafe_writes`` lets a bind-mounted file (a
+        container's /etc/hosts, which cannot be renamed over) be written in place."""
+        real = os.path.realpath(path)
+        directory = os.path.dirname(real)
         os.makedirs(directory, mode=0o755, exist_ok=True)
+        creating = not os.path.exists(real)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix='.phaseout-contain-')
         try:
             with os.fdopen(fd, 'w', encoding='utf-8') as handle:
                 handle.write(text)
             os.chmod(tmp, mode)
-            if uid is not None:
-                os.chown(tmp, uid, gid)
             try:
-                os.replace(tmp, path)
-            except OSError as exc:
-                if exc.errno not in (errno.EBUSY, errno.EXDEV, errno.EPERM):
-                    raise
-                with open(path, 'w', encoding='utf-8') as handle:
-                    handle.write(text)
+                self.module.atomic_move(tmp, real, unsafe_writes=unsafe_writes)
+            except OSError:
+                raise
+            except Exception as exc:  # ansible-core raises a plain Exception when the move fails
+                raise OSError(str(exc))
+            if creating:
+                os.chmod(real, mode)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def read_resolvers(self):
+        def read(path):
+            try:
+                with open(fs_path(path), encoding='utf-8', errors='replace') as handle:
+                    return handle.read()
+            except (OSError, UnicodeError):
+                return None
+
+        def expand(pattern):
+            root = fs_path('/')
+            return sorted('/' + os.path.relpath(p, root) for p in glob.glob(fs_path(pattern)) if os.path.isfile(p))
+        return C.read_resolvers(read, expand)
 
 
 def resolve(names, warn):
@@ -380,12 +471,25 @@ def main():
     host = Host(module)
     if os.geteuid() != 0:
         module.fail_json(msg='kaspersky_contain must run as root to change the firewall and /etc/hosts: use become: true')
-    present = params['state'] == 'present'
     which = lambda name: module.get_bin_path(name)  # noqa: E731
+
+    def probe():
+        return C.probe_containment(lambda argv: module.run_command(argv), host.read, which, os.path.lexists,
+                                   params['hosts_path'], STATE_PATH, C.UNIT_LINK)
+
+    if params['state'] == 'query':
+        module.exit_json(changed=False, state='query', containment=probe())
+
+    present = params['state'] == 'present'
     warnings = []
 
     # --- what is wanted (pure) ---
+    host_resolvers = host.read_resolvers() if present else []
     try:
+        kept_by_option = C.check_addresses('keep_resolvers', params['keep_resolvers'])
+        for address in kept_by_option['ip'] + kept_by_option['ip6']:
+            host_resolvers.append({'address': address.split('/')[0], 'source': 'keep_resolvers',
+                                   'sources': ['keep_resolvers']})
         domains = C.check_domains(C.DEFAULT_DOMAINS if params['domains'] is None else params['domains'])
         literal, names = C.split_servers(params['admin_servers'])
         admin_addresses = literal + resolve(names, warnings.append)
@@ -395,15 +499,22 @@ def main():
             warnings.append('ports_scope=admin_server but no Administration Server address is known: '
                             'the KSC ports are blocked to and from any address')
             scope = 'any'
+        dns_plan = C.plan_public_dns(params['block_public_dns'], params['public_resolvers'],
+                                     params['kaspersky_verdict'], host_resolvers, params['resolver_conflict'])
+        if dns_plan['kept']:
+            warnings.append('public resolvers left out of the DNS block because this host resolves through them: '
+                            '%s. Kaspersky can still query them directly; block its suffixes there or at the '
+                            'network edge' % ', '.join('%s (%s)' % (k['address'], k['source'])
+                                                       for k in dns_plan['kept']))
         rules = C.build_rules(params['ksc_tcp_ports'], params['ksc_udp_ports'], params['agent_udp_ports'],
-                              admin, scope, params['block_public_dns'], params['public_resolvers'], params['action'])
+                              admin, scope, dns_plan['block'], dns_plan['resolvers'] or [], params['action'])
         if present:
             backend, tools, more = C.select_backend(params['backend'], which, params['allow_hosts_only'])
             warnings += more
         else:
             backend, tools = 'none', {}
     except C.ContainError as exc:
-        module.fail_json(msg='kaspersky_contain: %s' % exc)
+        module.fail_json(msg='kaspersky_contain: %s' % exc, host_resolvers=host_resolvers)
     for warning in warnings:
         module.warn(warning)
 
@@ -441,20 +552,6 @@ def main():
     live_before = read_live()
     has_systemd = os.path.isdir('/run/systemd/system') and bool(which('systemctl'))
 
-    wanted_files = C.persisted_files(backend, rules, params['action'], tools) if present else {}
-    persist = present and params['persist'] and backend != 'none'
-    if persist and not has_systemd:
-        module.warn('systemd is not running: the rules are not persisted; load %s at boot with the init system'
-                    % ', '.join(sorted(wanted_files)))
-    wanted_unit = C.render_unit(backend, tools) if persist and has_systemd else None
-    wanted_persistence = {path: None for path in ALL_PERSISTED}
-    if persist:
-        wanted_persistence.update(wanted_files)
-        wanted_persistence[C.UNIT_PATH] = wanted_unit
-    wanted_persistence['link'] = wanted_unit is not None
-    current_persistence = {path: host.read(path) for path in ALL_PERSISTED}
-    current_persistence['link'] = os.path.lexists(C.UNIT_LINK)
-
     families = []
     if backend == 'nftables':
         wanted_sig = C.signature(rules, 'nftables')
@@ -481,6 +578,24 @@ def main():
     except C.ContainError as exc:
         module.fail_json(msg='kaspersky_contain: %s' % exc)
 
+    wanted_files = C.persisted_files(backend, rules, params['action'], tools) if present else {}
+    persist = present and params['persist'] and backend != 'none'
+    if persist and not has_systemd:
+        module.warn('systemd is not running: the rules are not persisted; load %s at boot with the init system'
+                    % ', '.join(sorted(wanted_files)))
+    wanted_unit = C.render_unit(backend, tools) if persist and has_systemd else None
+    wanted_persistence = {path: None for path in ALL_PERSISTED}
+    if persist:
+        wanted_persistence.update(wanted_files)
+        wanted_persistence[C.UNIT_PATH] = wanted_unit
+    wanted_persistence['link'] = wanted_unit is not None
+    if present:
+        # what was applied, for the containment check of discover and verify (probe_containment)
+        wanted_persistence[STATE_PATH] = C.state_record(backend, wanted_sig, hosts_path, wanted_block,
+                                                        wanted_persistence['link'], dns_plan)
+    current_persistence = {path: host.read(path) for path in ALL_PERSISTED}
+    current_persistence['link'] = os.path.lexists(C.UNIT_LINK)
+
     changes = C.changes_needed(
         params['state'],
         {'ruleset': wanted_sig, 'hosts': wanted_block, 'persistence': wanted_persistence},
@@ -491,7 +606,8 @@ def main():
 
     for rule in rules:
         if backend == 'iptables':
-            rule['text'] = '\n'.join(C.ipt_rules([rule], 'ip', params['action']) + C.ipt_rules([rule], 'ip6', params['action']))
+            rule['text'] = '\n'.join(C.ipt_rules([rule], 'ip', params['action'])
+                                     + C.ipt_rules([rule], 'ip6', params['action']))
         else:
             rule['text'] = C.nft_rule(rule, params['action'])
     result = dict(
@@ -503,6 +619,8 @@ def main():
         persistence={'unit': C.UNIT_PATH, 'link': C.UNIT_LINK,
                      'files': sorted(p for p, c in wanted_persistence.items() if c and p.startswith(C.PERSIST_DIR))},
         live=live_signature(live_before) if backend != 'iptables' else C.ipt_signature(live_before['iptables']),
+        public_dns=dns_plan if present else {'block': False, 'resolvers': [], 'kept': [], 'reason': 'released'},
+        host_resolvers=host_resolvers,
     )
 
     def diff(after_ruleset, after_hosts):
@@ -518,10 +636,10 @@ def main():
             dict(before_header='persistence', after_header='persistence', before=before_files, after=after_files),
         ]
 
-    if not changes:
-        module.exit_json(**result)
-    if module.check_mode:
-        result['diff'] = diff(ruleset if present else '', hosts_after)
+    if not changes or module.check_mode:
+        result['containment'] = probe()
+        if changes:
+            result['diff'] = diff(ruleset if present else '', hosts_after)
         module.exit_json(**result)
 
     # --- apply: the firewall first; a failure there leaves everything else untouched ---
@@ -545,7 +663,7 @@ def main():
 
     if 'hosts' in changes:
         try:
-            host.write(hosts_path, hosts_after)
+            host.write(hosts_path, hosts_after, unsafe_writes=True)
         except OSError as exc:
             host.fail('cannot write %s: %s; the firewall rules are applied, fix the file and run again'
                       % (hosts_path, exc))
@@ -590,6 +708,7 @@ def main():
         wanted_sig = False
     result['live'] = live_signature(live_after) if backend != 'iptables' else C.ipt_signature(live_after['iptables'])
     result['diff'] = diff(ruleset_text(live_after), hosts_now)
+    result['containment'] = probe()
     if got != wanted_sig:
         host.fail('the live ruleset does not match what was applied (wanted %s, found %s): another firewall tool '
                   'may have changed it at the same time; run again' % (wanted_sig, got), **result)

@@ -366,3 +366,316 @@ def test_role_defaults_match_the_module_constants():
     assert defaults['contain_ksc_udp_ports'] == C.DEFAULT_UDP_OUT
     assert defaults['contain_agent_udp_ports'] == C.DEFAULT_UDP_IN
     assert len(C.DEFAULT_DOMAINS) == len(set(C.DEFAULT_DOMAINS)) == 29
+
+
+# --- the host's own resolvers -----------------------------------------------------------------------
+
+@pytest.mark.parametrize('token, address', [
+    ('1.1.1.1', '1.1.1.1'),
+    ('1.1.1.1:53', '1.1.1.1'),
+    ('1.1.1.1#cloudflare-dns.com', '1.1.1.1'),
+    ('8.8.8.8@853#dns.google', '8.8.8.8'),
+    ('[2606:4700::1111]:53%eth0#cloudflare-dns.com', '2606:4700::1111'),
+    ('fe80::1%eth0', 'fe80::1'),
+    ('2001:4860:4860:0000::8888', '2001:4860:4860::8888'),
+    ('"9.9.9.9"', '9.9.9.9'),
+    ('dns.google', None),
+    ('', None),
+    ('#', None),
+])
+def test_resolver_tokens_are_normalized(token, address):
+    assert C.normalize_resolver(token) == address
+
+
+def test_resolv_conf_nameservers():
+    text = '# generated\nsearch corp.example\nnameserver 10.0.0.53\n;nameserver 8.8.8.8\nnameserver  fe80::1%eth0 \n'
+    assert C.parse_resolv_conf(text) == ['10.0.0.53', 'fe80::1%eth0']
+
+
+def test_resolved_networkd_and_networkmanager_files():
+    resolved = '[Resolve]\nDNS=1.1.1.1#cloudflare-dns.com 10.0.0.53\n#DNS=8.8.8.8\nFallbackDNS=9.9.9.9\n[Other]\nDNS=6.6.6.6\n'
+    assert C.parse_ini_dns(resolved, sections=('Resolve',)) == ['1.1.1.1#cloudflare-dns.com', '10.0.0.53', '9.9.9.9']
+    network = '[Match]\nName=eth0\n[Network]\nDHCP=no\nDNS=8.8.4.4\nDNS=[2001:4860:4860::8844]:53\n'
+    assert C.parse_ini_dns(network, keys=('DNS',), sections=('Network',)) == ['8.8.4.4', '[2001:4860:4860::8844]:53']
+    nm = '[connection]\nid=eth0\n[ipv4]\nmethod=manual\ndns=8.8.8.8;1.1.1.1;\n[ipv6]\ndns=2620:fe::fe;\n'
+    assert C.parse_ini_dns(nm, keys=('dns',), sections=('ipv4', 'ipv6')) == ['8.8.8.8', '1.1.1.1', '2620:fe::fe']
+
+
+def test_dnsmasq_servers_and_includes():
+    text = ('# upstreams\nno-resolv\nserver=1.1.1.1\nserver=/corp.example/10.0.0.53#5353\nserver=8.8.8.8@eth0\n'
+            'server=/local/\nrev-server=10.0.0.0/8,10.0.0.53\nresolv-file=/etc/resolv.dnsmasq\n'
+            'conf-dir=/etc/dnsmasq.d/,*.conf\nconf-file=/etc/dnsmasq.more\n')
+    found, includes = C.parse_dnsmasq(text)
+    assert [C.normalize_resolver(v) for v in found] == ['1.1.1.1', '10.0.0.53', '8.8.8.8', None, '10.0.0.53']
+    assert includes == {'dnsmasq': ['/etc/dnsmasq.d/*', '/etc/dnsmasq.more'], 'resolv.conf': ['/etc/resolv.dnsmasq']}
+
+
+def test_unbound_forwarders_and_includes():
+    text = ('server:\n  # forward-addr: 6.6.6.6\n  include: "/etc/unbound/extra.conf"\n'
+            'include-toplevel: "/etc/unbound/unbound.conf.d/*.conf"\n'
+            'forward-zone:\n  name: "."\n  forward-addr: 1.1.1.1@853#cloudflare-dns.com  # DoT\n'
+            '  forward-addr: 2606:4700:4700::1111@853#cloudflare-dns.com\nstub-zone:\n  stub-addr: 10.0.0.53\n')
+    found, includes = C.parse_unbound(text)
+    assert [C.normalize_resolver(v) for v in found] == ['1.1.1.1', '2606:4700:4700::1111', '10.0.0.53']
+    assert includes == {'unbound': ['/etc/unbound/extra.conf', '/etc/unbound/unbound.conf.d/*.conf']}
+
+
+def test_bind_forwarders_and_includes():
+    text = ('include "/etc/bind/named.conf.options";\n'
+            'options {\n  directory "/var/cache/bind";\n  // forwarders { 6.6.6.6; };\n'
+            '  forwarders port 53 {\n    8.8.8.8;\n    1.1.1.1 port 853; /* DoT */\n  };\n};\n'
+            'zone "corp.example" { type forward; forwarders { 10.0.0.53; }; };\n')
+    found, includes = C.parse_bind(text)
+    assert found == ['8.8.8.8', '1.1.1.1', '10.0.0.53']
+    assert includes == {'bind': ['/etc/bind/named.conf.options']}
+
+
+def fake_fs(files):
+    def read(path):
+        return files.get(path)
+
+    def glob(pattern):
+        import fnmatch
+        return sorted(p for p in files if fnmatch.fnmatch(p, pattern))
+    return read, glob
+
+
+def test_read_resolvers_follows_includes_and_names_each_source():
+    read, glob = fake_fs({
+        '/etc/resolv.conf': 'nameserver 127.0.0.53\n',
+        '/run/systemd/resolve/resolv.conf': 'nameserver 10.0.0.53\nnameserver 9.9.9.9\n',
+        '/etc/systemd/resolved.conf.d/corp.conf': '[Resolve]\nDNS=10.0.0.53\nFallbackDNS=1.1.1.1\n',
+        '/etc/bind/named.conf': 'include "/etc/bind/named.conf.options";\n',
+        '/etc/bind/named.conf.options': 'options { forwarders { 8.8.8.8; }; };\n',
+        '/etc/dnsmasq.conf': 'resolv-file=/etc/resolv.upstream\n',
+        '/etc/resolv.upstream': 'nameserver 208.67.222.222\n',
+    })
+    found = C.read_resolvers(read, glob)
+    assert [f['address'] for f in found] == ['127.0.0.53', '10.0.0.53', '9.9.9.9', '1.1.1.1', '208.67.222.222',
+                                             '8.8.8.8']
+    by_address = {f['address']: f for f in found}
+    assert by_address['10.0.0.53']['sources'] == [
+        '/run/systemd/resolve/resolv.conf (resolv.conf nameserver)',
+        '/etc/systemd/resolved.conf.d/corp.conf (systemd-resolved DNS=/FallbackDNS=)']
+    assert by_address['8.8.8.8']['source'] == '/etc/bind/named.conf.options (bind forwarders)'
+    assert by_address['208.67.222.222']['source'] == '/etc/resolv.upstream (resolv.conf nameserver)'
+
+
+def test_read_resolvers_survives_include_loops():
+    read, glob = fake_fs({'/etc/unbound/unbound.conf': 'include: "/etc/unbound/unbound.conf"\nforward-addr: 1.1.1.1\n'})
+    assert [f['address'] for f in C.read_resolvers(read, glob)] == ['1.1.1.1']
+
+
+def test_windows_adapters_and_dns_server_forwarders():
+    found = C.windows_resolvers({
+        'adapters': [{'alias': 'Ethernet0', 'addresses': ['10.0.0.53', '8.8.8.8']},
+                     {'alias': 'vEthernet', 'addresses': 'fec0:0:0:ffff::1%1'}],
+        'forwarders': '1.1.1.1',
+        'conditional_forwarders': [{'zone': 'partner.example', 'addresses': ['9.9.9.9']}],
+    })
+    assert [(f['address'], f['source']) for f in found] == [
+        ('10.0.0.53', 'adapter Ethernet0'), ('8.8.8.8', 'adapter Ethernet0'), ('fec0:0:0:ffff::1', 'adapter vEthernet'),
+        ('1.1.1.1', 'DNS Server forwarders'), ('9.9.9.9', 'DNS Server conditional forwarder partner.example')]
+    assert C.windows_resolvers(None) == [] and C.windows_resolvers({'adapters': 'bad'}) == []
+
+
+def test_exclude_addresses_drops_and_splits_networks():
+    families = C.check_addresses('x', ['8.8.8.8', '1.1.1.0/30', '2001:4860:4860::8888'])
+    out, kept = C.exclude_addresses(families, ['8.8.8.8', '1.1.1.1', '[2001:4860:4860::8888]:53', 'junk'])
+    assert out == {'ip': ['1.1.1.0', '1.1.1.2/31'], 'ip6': []}
+    assert kept == ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888']
+    assert C.exclude_addresses(families, []) == (families, [])
+
+
+def test_build_rules_never_matches_a_kept_resolver():
+    rules = C.build_rules(keep=['9.9.9.9', '1.1.1.1'])
+    dns = [r for r in rules if r['purpose'] == 'public_dns']
+    assert dns and all(r['addresses'] == ['8.8.8.8', '223.6.6.6', '185.228.168.168'] for r in dns)
+    assert C.build_rules(keep=C.DEFAULT_PUBLIC_RESOLVERS, tcp_out=[], udp_out=[], udp_in=[]) == []
+
+
+def test_plan_public_dns_blocks_only_where_kaspersky_is_and_keeps_the_hosts_resolvers():
+    own = [{'address': '9.9.9.9', 'source': '/etc/resolv.conf (resolv.conf nameserver)'}]
+    plan = C.plan_public_dns(True, None, 'installed', own)
+    assert plan['block'] and plan['resolvers'] == ['8.8.8.8', '1.1.1.1', '223.6.6.6', '185.228.168.168']
+    assert plan['kept'] == [{'address': '9.9.9.9', 'source': '/etc/resolv.conf (resolv.conf nameserver)'}]
+    assert '9.9.9.9 (/etc/resolv.conf' in plan['reason']
+    assert C.plan_public_dns(True, None, 'residue', [])['resolvers'] == C.DEFAULT_PUBLIC_RESOLVERS
+    clean = C.plan_public_dns(True, None, 'clean', own)
+    assert (clean['block'], clean['resolvers'], clean['kept']) == (False, [], [])
+    assert 'not installed' in clean['reason']
+    off = C.plan_public_dns(False, None, 'installed', own)
+    assert not off['block'] and 'turned off' in off['reason']
+    every = C.plan_public_dns(True, ['9.9.9.9'], 'installed', own)
+    assert not every['block'] and every['kept'], 'nothing left to block'
+
+
+def test_plan_public_dns_refuse_names_the_resolver_and_its_source():
+    own = [{'address': '8.8.8.8', 'source': '/etc/bind/named.conf.options (bind forwarders)'}]
+    with pytest.raises(C.ContainError, match=r'resolves through 8\.8\.8\.8 \(/etc/bind/named\.conf\.options '
+                                             r'\(bind forwarders\)\).*nothing was changed'):
+        C.plan_public_dns(True, None, 'installed', own, 'refuse')
+    assert C.plan_public_dns(True, None, 'installed', [], 'refuse')['block'], 'no conflict: no refusal'
+    assert not C.plan_public_dns(True, None, 'clean', own, 'refuse')['block'], 'no block: no conflict'
+    with pytest.raises(C.ContainError, match='exclude or refuse'):
+        C.plan_public_dns(True, None, 'installed', [], 'ignore')
+    with pytest.raises(C.ContainError, match='installed, residue or clean'):
+        C.plan_public_dns(True, None, 'unknown', [])
+
+
+# --- containment: intact | lapsed | none ------------------------------------------------------------
+
+def nft_listing(rules):
+    return 'table inet phaseout_contain {\n' + ''.join(
+        '\tchain %s {\n%s\t}\n' % (chain, ''.join('\t\t... comment "%s"\n' % c for c in comments))
+        for chain, comments in C.signature(rules, 'nftables').items()) + '}\n'
+
+
+def contained(persisted=True, backend='nftables'):
+    rules = C.build_rules()
+    block = C.hosts_block(['ds.kaspersky.com'])
+    plan = C.plan_public_dns(True, None, 'installed', [{'address': '9.9.9.9', 'source': 'x'}])
+    sig = C.signature(rules, backend) if backend != 'none' else None
+    state = C.state_record(backend, sig, '/etc/hosts', block, persisted, plan)
+    return rules, block, state
+
+
+def test_containment_intact_when_everything_is_in_place():
+    rules, block, state = contained()
+    assert C.state_record('nftables', C.signature(rules, 'nftables'), '/etc/hosts', block, True,
+                          C.plan_public_dns(True, None, 'installed', [{'address': '9.9.9.9', 'source': 'x'}])) == state
+    status = C.containment_status(state, nft_listing(rules), {}, C.merge_hosts(HOSTS, block), True)
+    assert status == {'containment': 'intact', 'reasons': [], 'backend': 'nftables',
+                      'public_dns_blocked': ['8.8.8.8', '1.1.1.1', '223.6.6.6', '185.228.168.168'],
+                      'resolvers_kept': ['9.9.9.9']}
+
+
+@pytest.mark.parametrize('change, reason', [
+    ({'nft': None}, 'table inet phaseout_contain is gone'),
+    ({'nft': 'other'}, 'differ from what contain applied'),
+    ({'hosts': HOSTS}, 'block of /etc/hosts is gone'),
+    ({'hosts': 'edited'}, 'block of /etc/hosts was changed'),
+    ({'linked': False}, 'no longer enabled'),
+    ({'state': '{not json'}, 'unreadable'),
+])
+def test_containment_lapses_are_named(change, reason):
+    rules, block, state = contained()
+    listing = nft_listing(rules)
+    hosts = C.merge_hosts(HOSTS, block)
+    if 'nft' in change:
+        listing = None if change['nft'] is None else nft_listing(rules[:-1])
+    if 'hosts' in change:
+        hosts = change['hosts'] if change['hosts'] != 'edited' else C.merge_hosts(HOSTS, C.hosts_block(['x.kaspersky.com']))
+    status = C.containment_status(change.get('state', state), listing, {}, hosts, change.get('linked', True))
+    assert status['containment'] == 'lapsed'
+    assert len(status['reasons']) == 1 and reason in status['reasons'][0], status['reasons']
+
+
+def test_containment_none_unknown_and_leftovers_without_state():
+    assert C.containment_status(None, None, {}, HOSTS, False)['containment'] == 'none'
+    rules, block, _state = contained()
+    leftover = C.containment_status(None, nft_listing(rules), {}, HOSTS, False)
+    assert leftover['containment'] == 'lapsed' and 'without /etc/phaseout/contain.json' in leftover['reasons'][0]
+    unknown = C.containment_status(None, read_error='Operation not permitted')
+    assert unknown['containment'] == 'unknown' and 'Operation not permitted' in unknown['reasons'][0]
+
+
+def test_containment_hosts_only_and_not_persisted():
+    _rules, block, state = contained(persisted=False, backend='none')
+    assert C.containment_status(state, None, {}, C.merge_hosts(HOSTS, block), False)['containment'] == 'intact'
+
+
+def test_containment_iptables():
+    rules, block, state = contained(backend='iptables')
+    text = '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN', '-A OUTPUT -j PHASEOUT_CONTAIN_OUT',
+                      '-A INPUT -j PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip'))
+    text6 = '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN', '-A OUTPUT -j PHASEOUT_CONTAIN_OUT',
+                       '-A INPUT -j PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip6'))
+    states = {'ip': C.parse_iptables_s(text), 'ip6': C.parse_iptables_s(text6)}
+    hosts = C.merge_hosts(HOSTS, block)
+    assert C.containment_status(state, None, states, hosts, True)['containment'] == 'intact'
+    gone = C.containment_status(state, None, {'ip': C.parse_iptables_s(''), 'ip6': C.parse_iptables_s('')}, hosts, True)
+    assert gone['containment'] == 'lapsed' and 'chains' in gone['reasons'][0] and 'gone' in gone['reasons'][0]
+    nojump = {'ip': C.parse_iptables_s(text.replace('-A OUTPUT -j PHASEOUT_CONTAIN_OUT\n', '')), 'ip6': states['ip6']}
+    assert 'jumps' in C.containment_status(state, None, nojump, hosts, True)['reasons'][0]
+
+
+def test_probe_containment_reads_the_host_read_only():
+    rules, block, state = contained()
+    files = {C.STATE_FILE: state, '/etc/hosts': C.merge_hosts(HOSTS, block)}
+    calls = []
+
+    def run(argv):
+        calls.append(argv)
+        return 0, nft_listing(rules), ''
+
+    status = C.probe_containment(run, files.get, which_of('nft'), lambda path: path == C.UNIT_LINK)
+    assert status['containment'] == 'intact'
+    assert calls == [['/usr/sbin/nft', 'list', 'table', 'inet', 'phaseout_contain']]
+    denied = C.probe_containment(lambda argv: (1, '', 'Error: Operation not permitted\n'), files.get, which_of('nft'),
+                                 lambda path: True)
+    assert denied['containment'] == 'unknown'
+    gone = C.probe_containment(lambda argv: (1, '', 'Error: No such file or directory\n'), files.get, which_of('nft'),
+                               lambda path: True)
+    assert gone['containment'] == 'lapsed'
+
+
+def test_windows_containment_status():
+    rules = C.windows_rules(C.build_rules())
+    lines = ['0.0.0.0 ds.kaspersky.com', ':: ds.kaspersky.com']
+    state = C.windows_state_record(rules, lines, C.plan_public_dns(True, None, 'installed', []))
+    names = [r['name'] for r in rules]
+    assert C.windows_containment_status(state, names, ['0.0.0.0   ds.kaspersky.com', ':: ds.kaspersky.com'])[
+        'containment'] == 'intact'
+    lapsed = C.windows_containment_status(state, names[1:], lines[:1])
+    assert lapsed['containment'] == 'lapsed' and len(lapsed['reasons']) == 2
+    assert C.windows_containment_status(None, [], [])['containment'] == 'none'
+    assert C.windows_containment_status(None, names[:1], [])['containment'] == 'lapsed'
+
+
+# --- Windows: the filters the role uses ---------------------------------------------------------
+
+def test_windows_filters_leave_the_hosts_dns_servers_out_and_follow_the_verdict():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.phaseout.antivirus.plugins.filter import contain as F
+    options = {'kaspersky_verdict': 'installed', 'keep_resolvers': ['223.6.6.6'],
+               'windows_dns': {'adapters': {'alias': 'Ethernet0', 'addresses': ['10.0.0.53', '8.8.8.8']},
+                               'forwarders': ['1.1.1.1']}}
+    rules = F.contain_windows_rules(options)
+    dns = [r for r in rules if r['remoteport'] == '53,853']
+    assert dns and all(r['remoteip'] == '9.9.9.9,185.228.168.168' for r in dns)
+    plan = F.contain_dns_plan(options)
+    assert [k['address'] for k in plan['kept']] == ['8.8.8.8', '1.1.1.1', '223.6.6.6']
+    assert plan['kept'][0]['source'] == 'adapter Ethernet0'
+    clean = F.contain_windows_rules(dict(options, kaspersky_verdict='clean'))
+    assert not [r for r in clean if r['remoteport'] == '53,853']
+    with pytest.raises(AnsibleFilterError, match='resolves through 8.8.8.8 .adapter Ethernet0.'):
+        F.contain_windows_rules(dict(options, resolver_conflict='refuse'))
+    state = F.contain_windows_state(options, ['0.0.0.0 ds.kaspersky.com'])
+    status = F.contain_windows_status(state, [r['name'] for r in rules], ['0.0.0.0 ds.kaspersky.com'])
+    assert status['containment'] == 'intact' and status['resolvers_kept'] == ['8.8.8.8', '1.1.1.1', '223.6.6.6']
+    assert F.contain_windows_status('', [], [])['containment'] == 'none'
+
+
+def test_probe_containment_lists_only_the_backend_it_needs():
+    rules, block, state = contained(backend='iptables')
+    files = {C.STATE_FILE: state, '/etc/hosts': C.merge_hosts(HOSTS, block)}
+    text = '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN', '-A OUTPUT -j PHASEOUT_CONTAIN_OUT',
+                      '-A INPUT -j PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip'))
+    text6 = '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN', '-A OUTPUT -j PHASEOUT_CONTAIN_OUT',
+                       '-A INPUT -j PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip6'))
+    calls = []
+
+    def run(argv):
+        calls.append(argv[0])
+        if argv[0].endswith('/nft'):
+            return 1, '', 'Error: No such file or directory\n'
+        return 0, (text if argv[0].endswith('/iptables') else text6), ''
+
+    which = which_of('nft', 'iptables', 'ip6tables')
+    status = C.probe_containment(run, files.get, which, lambda path: True)
+    assert status['containment'] == 'intact', status
+    assert calls == ['/usr/sbin/iptables', '/usr/sbin/ip6tables'], 'no nft listing for an iptables containment'
+    calls.clear()
+    assert C.probe_containment(run, {}.get, which, lambda path: False)['containment'] == 'none'
+    assert calls == ['/usr/sbin/nft'], 'nothing recorded: one look for leftovers with the preferred tool'
