@@ -16,7 +16,7 @@ SCENARIOS ?= $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/m
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean browser ee sanity sanity-deps
+.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean browser ee sanity sanity-deps faults faults-fast
 
 help:
 	@echo "make demo   - build the lab fleet and run discover -> contain -> replace -> verify on it, with the fleet reports"
@@ -27,8 +27,9 @@ help:
 demo: setup lab-up
 	$(BIN)/ansible-playbook playbooks/site.yml -e phaseout_targets=all
 	@echo; $(BIN)/python bin/phaseout report
+	@echo; echo "Fleet dashboard: $(CURDIR)/artifacts/dashboard.html (one self-contained page: open it in a browser; docs/dashboard.md)"
 
-test: setup unit lint doc-check browser molecule sanity
+test: setup unit lint doc-check browser molecule faults-fast sanity
 
 ## --- set-up ----------------------------------------------------------------
 setup: system-deps venv sanity-deps
@@ -86,6 +87,14 @@ browser: setup
 
 ee: setup lab-image
 	scripts/ee.sh
+
+## --- fault injection (docs/reliability.md) ----------------------------------
+# The fast cells in `make test`; the whole matrix, written into docs/reliability.md, on demand.
+faults-fast: setup lab-image
+	$(PODMAN_ENV); $(BIN)/python tests/faults/harness.py --cells fast
+
+faults: setup lab-image
+	$(PODMAN_ENV); $(BIN)/python tests/faults/harness.py --cells all --parallel 4 --write-docs
 
 bench: setup
 	scripts/bench-discover.sh

@@ -81,8 +81,18 @@ summary:
   returned: always
   type: dict
   sample: {phase: discover, hosts: 3, status: {ok: 2, unreachable: 1}, verdict: {clean: 1, installed: 1}}
+dashboard:
+  description: Path of the fleet dashboard written next to the reports (C(<dest>/dashboard.html)), one self-contained
+    HTML page over every phase's reports.
+  returned: when it could be written
+  type: str
+run_id:
+  description: The run id given, whose ledger filled in lost hosts and under which the run's summary was kept
+    (C(<dest>/<phase>/runs/<run_id>/summary.json)).
+  returned: when O(run_id) was given
+  type: str
 report_dir:
-  description: Directory the report was written to.
+  description: Directory the report was written to (C(<dest>/<phase>), or C(<dest>/<phase>-dry-run) in check mode).
   returned: always
   type: str
 files:

@@ -66,8 +66,9 @@ def test_runs_lists_interrupted_runs_and_hosts_in_flight(tmp_path):
     assert runs[1]['unreachable'] == ['b'] and runs[1]['in_flight'] == ['a'] and runs[1]['phases'] == ['replace']
 
 
-@pytest.mark.parametrize('run_id, ok', [('20261201T010000Z-ab12cd', True), ('awx-4711', True), ('../x', False),
-                                         ('', False), ('a' * 200, False), ('a b', False)])
+@pytest.mark.parametrize('run_id, ok', [
+    ('20261201T010000Z-ab12cd', True), ('awx-4711', True), ('../x', False), ('', False), ('a' * 200, False),
+    ('a b', False)])
 def test_run_ids_are_safe_file_names(run_id, ok):
     assert ledger.valid_run_id(run_id) is ok
     if not ok:
