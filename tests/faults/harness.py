@@ -55,6 +55,9 @@ JOURNAL = '/var/lib/phaseout/journal.json'
 CLAMONACC_DROPIN = '/etc/systemd/system/clamav-clamonacc.service.d/phaseout-fault.conf'
 LOCK_PIDFILE = '/run/phaseout-fault-lock.pid'
 MARKER_DIR = '/run/phaseout-fault'
+# A module Ansible runs on the host: with pipelining it is `/bin/sh -c '/usr/bin/python3 && sleep 0'` reading the
+# module from stdin, without it an AnsiballZ file. The brackets keep the pattern from matching pgrep's own shell.
+MODULE_PATTERN = "'[p]ython3 && sleep 0|[A]nsiballZ'"
 KNOB_DIR = '/etc/phaseout-fault'
 
 STEPS = (
@@ -171,8 +174,7 @@ echo "|$k|$c|$ek|$ec"
                 'installed': sorted(p[2:] for p in installed.split(',') if p.startswith('ii'))}
 
     def modules_running(self):
-        # the brackets keep the pattern from matching this shell's own command line
-        return self.sh("pgrep -f '[A]nsiballZ|[a]nsible_collections[.]phaseout' >/dev/null", timeout=60).returncode == 0
+        return self.sh('pgrep -f %s >/dev/null' % MODULE_PATTERN, timeout=60).returncode == 0
 
     def wait_ready(self, seconds=120):
         deadline = time.time() + seconds
@@ -204,7 +206,7 @@ echo "|$k|$c|$ek|$ec"
     # -- state ---------------------------------------------------------------------
     def busy(self):
         """A phaseout module, dpkg or apt still runs on the host (a run the controller lost finishes on its own)."""
-        script = "pgrep -f '[A]nsiballZ|[a]nsible_collections[.]phaseout' || pgrep -x dpkg || pgrep -x apt-get"
+        script = "pgrep -f %s || pgrep -x dpkg || pgrep -x apt-get" % MODULE_PATTERN
         return self.sh(script + ' >/dev/null', timeout=60).returncode == 0
 
     def reset(self):
@@ -633,7 +635,7 @@ def make_inventory(hosts_file, directory):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--cells', default='fast', help='fast (default), all, or a comma-separated list')
     parser.add_argument('--parallel', type=int, default=0, help='lab hosts used at once (default: min(cells, 3))')
     parser.add_argument('--prefix', default='fault')
