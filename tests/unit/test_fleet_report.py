@@ -211,3 +211,13 @@ def test_action_reports_a_host_lost_during_the_run_from_the_ledger(tmp_path):
     with pytest.raises(AnsibleActionFail, match='not a valid run id'):
         make_action({'phase': 'replace', 'result_var': 'r', 'dest': str(tmp_path), 'run_id': '../x'}).run(
             task_vars={'hostvars': hostvars, 'ansible_play_hosts_all': ['gone']})
+
+
+def test_the_console_table_names_an_interrupted_swap_and_what_protects_the_host():
+    result = dict(INSTALLED, protection='none',
+                  journal={'interrupted': True, 'message': 'interrupted at step kaspersky_stopped'})
+    records = [report.build_record('web1', 'discover', result, 'T')]
+    summary = report.summarize('discover', records, 'T')
+    line = report.render_table(summary, records)[-1]
+    assert 'swap interrupted at step kaspersky_stopped; protection: none.' in line
+    assert summary['needs_attention'] == ['web1']
