@@ -411,7 +411,9 @@ def reach(cell, host, run):
             wait_for('the maintainer script running', lambda: host.exists(MARKER_DIR + '/kesl.prerm'), 600, run)
     elif step == 'cleanup':
         if fault == 'prerm':
-            wait_for('the protecting product removed', lambda: journal_at(host, 'kaspersky_removed'), 600, run)
+            # the Network Agent's removal follows the protecting product's in the same call: its failing script
+            # is the fault; the point of no return is where it can land
+            wait_for('the point of no return', lambda: journal_at(host, 'replacement_active'), 600, run)
         else:
             wait_for('the agent\'s maintainer script running', lambda: host.exists(MARKER_DIR + '/klnagent64.prerm'),
                      600, run)
