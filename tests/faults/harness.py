@@ -356,7 +356,8 @@ def wait_for(description, condition, seconds, run=None):
 
 
 def ledger_has(run, kind, task):
-    return any(e.get('event') == kind and e.get('task') == task for e in run.ledger())
+    # a role's task is named "<role> : <task>" in the ledger
+    return any(e.get('event') == kind and str(e.get('task', '')).split(' : ')[-1] == task for e in run.ledger())
 
 
 def journal_at(host, step=None, doing=None):
