@@ -21,20 +21,27 @@ Usage: lab/lab.sh <command> [options]
   image [--rebuild] [--rebuild-base]
         Build localhost/phaseout-debian12-base (debootstrap + podman import;
         kept unless --rebuild-base) and localhost/phaseout-lab:latest (podman
-        build of lab/Containerfile with the test-double .debs). A no-op when
-        the image's hash label matches lab/Containerfile, lab/image and
-        lab/doubles; --rebuild forces it (without podman's layer cache, so
-        the Debian packages are fetched fresh).
+        build of lab/Containerfile with the test-double .debs). The Debian
+        mirror, its keyring and the proxy are this machine's own apt settings
+        (lab/lib/aptsources.py; PHASEOUT_LAB_MIRROR overrides the mirror). A
+        no-op when the image's hash label matches lab/Containerfile,
+        lab/image, lab/doubles and the apt sources; --rebuild forces it
+        (without podman's layer cache, so the Debian packages are fetched
+        fresh).
   debs  Build the test-double packages into lab/build/debs only.
-  up [--hosts N] [--states s1,s2,...] [--prefix NAME] [--port-base P]
-     [--inventory PATH] [--jobs J] [--keep-on-failure]
+  up [--hosts N] [--states s1,s2,...] [--spec FILE] [--prefix NAME]
+     [--port-base P|auto] [--inventory PATH] [--jobs J] [--keep-on-failure]
         Start N hosts (default and state mix: lab/manifest.yml), each in its
         state, and write the inventory (default inventories/lab/hosts.yml for
         the default prefix, lab/.state/<prefix>-hosts.yml otherwise).
-        Containers of the same prefix or name are removed first.
-  down [--prefix NAME]
-        Remove the lab containers (all prefixes unless --prefix) and the
-        inventories they were written to.
+        --spec FILE names the hosts instead: one "NAME STATE [CAP,CAP|-]"
+        line each (containers get the host's name; capabilities default to
+        SYS_ADMIN,NET_ADMIN; - for none). --port-base auto lets podman pick
+        free ports. Containers of the same prefix or name are removed first.
+  down [--prefix NAME | --all]
+        Remove the lab containers of one prefix (default: the default lab's)
+        and the inventories they were written to; --all: of every prefix
+        (Molecule scenarios, tests and benchmarks start labs of their own).
   status [--prefix NAME] [--detect]
         List lab containers; --detect asks each host which state it is in.
   state HOST STATE [--prefix NAME]
@@ -68,6 +75,16 @@ find_python() {
     die "no python with PyYAML found: create the venv (.venv) or apt-get install python3-yaml"
 }
 labctl() { "$PY" "$LAB_DIR/lib/labctl.py" "$@"; }
+aptsources() { "$PY" "$LAB_DIR/lib/aptsources.py" "$@"; }
+
+# apt's proxy settings (Acquire::http(s)::Proxy) for debootstrap and for the
+# apt runs of `podman build` (podman passes http_proxy/https_proxy through).
+export_apt_proxy() {
+    local line
+    while IFS= read -r line; do
+        if [[ -n $line ]]; then export "${line?}"; fi
+    done < <(aptsources proxy)
+}
 
 # --- podman -------------------------------------------------------------------
 # shellcheck source=podman-env.sh
@@ -79,10 +96,12 @@ image_label() { # IMAGE LABEL -> value or empty
 }
 
 source_hash() { # hash of everything that goes into the lab image
-    local base_id=$1
+    local base_id=$1 apt_dir=$2
     (
-        cd "$LAB_DIR"
         echo "base=$base_id"
+        cd "$apt_dir"
+        find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+        cd "$LAB_DIR"
         find Containerfile image doubles \( -type f -o -type l \) ! -path '*/__pycache__/*' -print0 |
             LC_ALL=C sort -z | while IFS= read -r -d '' f; do
                 if [[ -L $f ]]; then
@@ -95,11 +114,14 @@ source_hash() { # hash of everything that goes into the lab image
 }
 
 build_base() {
-    local base=$1 mirror=${PHASEOUT_LAB_MIRROR:-http://deb.debian.org/debian} rootfs
+    local base=$1 mirror keyring rootfs opts=()
     command -v debootstrap >/dev/null || die "debootstrap not found (apt-get install debootstrap)"
+    mirror=$(aptsources mirror) || die "no Debian mirror for debootstrap (see above)"
+    keyring=$(aptsources keyring)
+    [[ -n $keyring ]] && opts+=(--keyring="$keyring")
     rootfs=$(mktemp -d /var/tmp/phaseout-lab-rootfs.XXXXXX)
-    say "debootstrap --variant=minbase bookworm ($mirror) ..."
-    if ! debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$STATE_DIR/debootstrap.log" 2>&1; then
+    say "debootstrap --variant=minbase bookworm ($mirror, from this machine's apt sources) ..."
+    if ! debootstrap --variant=minbase "${opts[@]}" bookworm "$rootfs" "$mirror" >"$STATE_DIR/debootstrap.log" 2>&1; then
         rm -rf "$rootfs"
         tail -n 20 "$STATE_DIR/debootstrap.log" >&2
         die "debootstrap failed (log: $STATE_DIR/debootstrap.log)"
@@ -127,26 +149,49 @@ cmd_image() {
         esac
         shift
     done
-    local base image base_id hash old_id
+    # One build at a time on this machine (the image name is machine-wide, and
+    # parallel runs share lab/build): a second caller waits, then finds the
+    # image up to date. The lock is let go as soon as the image is there.
+    local lock_fd
+    exec {lock_fd}>"${TMPDIR:-/tmp}/phaseout-lab-image.lock"
+    flock "$lock_fd"
+    image_up_to_date "$rebuild" "$rebuild_base"
+    exec {lock_fd}>&-
+}
+
+image_up_to_date() { # REBUILD REBUILD_BASE (yes|no)
+    local rebuild=$1 rebuild_base=$2
+    local base image base_id hash old_id apt_dir=$BUILD_DIR/apt src name
     base=$(labctl get base_image)
     image=$(labctl get image)
     mkdir -p "$STATE_DIR"
+    export_apt_proxy
     if [[ $rebuild_base == yes ]] || ! podman image exists "$base"; then
         build_base "$base"
     fi
     base_id=$(podman image inspect --format '{{.Id}}' "$base")
-    hash=$(source_hash "$base_id")
+    # The image's apt sources: this machine's Debian mirror (and the keyrings
+    # of a mirror not signed by Debian), never an address of our own.
+    rm -rf "$apt_dir"
+    mkdir -p "$apt_dir/keyrings"
+    aptsources sources-list >"$apt_dir/sources.list" || die "no Debian mirror for the lab image (see above)"
+    while read -r src name; do
+        if [[ -n $src ]]; then cp "$src" "$apt_dir/keyrings/$name"; fi
+    done < <(aptsources keyrings)
+    hash=$(source_hash "$base_id" "$apt_dir")
     if [[ $rebuild == no ]] && podman image exists "$image" && [[ $(image_label "$image" "$LABEL.hash") == "$hash" ]]; then
         say "image $image is up to date (hash $hash)"
         return 0
     fi
     old_id=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
     say "building $image (hash $hash) ..."
+    aptsources describe | sed 's/^/lab.sh:   /' >&2
     cmd_debs >/dev/null
     local context=$BUILD_DIR/context
     rm -rf "$context"
     mkdir -p "$context/debs"
     cp "$LAB_DIR/Containerfile" "$LAB_DIR"/image/* "$context/"
+    cp -r "$apt_dir/sources.list" "$apt_dir/keyrings" "$context/"
     cp "$BUILD_DIR"/debs/*.deb "$context/debs/"
     local cache=()
     [[ $rebuild == yes ]] && cache=(--no-cache)
@@ -194,21 +239,30 @@ ssh_opts() { # PORT
 
 # --- up -------------------------------------------------------------------------
 # One host: create, inject the key, start, wait for systemd and sshd, apply
-# the state. Runs in parallel (xargs -P); logs to lab/.state/logs/<host>.log.
-provision_steps() { # NAME CONTAINER PORT STATE
-    local name=$1 container=$2 port=$3 state=$4 i st=""
-    echo "== $name ($container) port $port state $state"
+# the state. Runs in parallel (xargs -P); logs to lab/.state/logs/<prefix>-<host>.log.
+provision_steps() { # NAME CONTAINER PORT STATE CAPS
+    local name=$1 container=$2 port=$3 state=$4 caps=${5:-SYS_ADMIN,NET_ADMIN} i st="" cap_args=() cap
+    echo "== $name ($container) port $port state $state capabilities $caps"
+    if [[ $caps != - ]]; then
+        for cap in ${caps//,/ }; do cap_args+=(--cap-add "$cap"); done
+    fi
+    # port "auto": podman picks a free port at create time and keeps it across restarts
+    [[ $port == auto ]] && port=""
     podman create --name "$container" --hostname "$name" \
         --label "$LABEL=true" --label "$LABEL.prefix=$PHASEOUT_LAB_PREFIX" \
-        --label "$LABEL.host=$name" --label "$LABEL.state=$state" --label "$LABEL.port=$port" \
+        --label "$LABEL.host=$name" --label "$LABEL.state=$state" \
         --label "$LABEL.inventory=$PHASEOUT_LAB_INVENTORY" \
-        --systemd=always --cap-add SYS_ADMIN --cap-add NET_ADMIN \
+        --systemd=always "${cap_args[@]}" \
         --publish "127.0.0.1:$port:22" \
         "$PHASEOUT_LAB_IMAGE" /lib/systemd/systemd || return 1
+    port=$(container_port "$container") || return 1
     podman cp "$STATE_DIR/authorized_keys" "$container:/root/.ssh/authorized_keys" || return 1
     podman start "$container" || return 1
+    # `is-system-running --wait` blocks until the boot is over: one podman exec
+    # (each costs a runc start) instead of one every half second; retried while
+    # systemd does not answer yet (its socket appears a moment after start)
     for ((i = 0; i < 240; i++)); do
-        st=$(podman exec "$container" systemctl is-system-running 2>/dev/null || true)
+        st=$(podman exec "$container" timeout 120 systemctl is-system-running --wait 2>/dev/null || true)
         [[ $st == running || $st == degraded ]] && break
         sleep 0.5
     done
@@ -232,14 +286,18 @@ provision_steps() { # NAME CONTAINER PORT STATE
     podman exec "$container" /usr/local/sbin/phaseout-lab-state "$state" || return 1
 }
 
+container_port() { # CONTAINER -> the host port published for its sshd
+    podman inspect --format '{{ (index (index .HostConfig.PortBindings "22/tcp") 0).HostPort }}' "$1"
+}
+
 cmd__provision() {
-    local name=$1 start=$SECONDS log=$STATE_DIR/logs/$1.log
+    local name=$1 start=$SECONDS log=$STATE_DIR/logs/$PHASEOUT_LAB_PREFIX-$1.log
     if ! provision_steps "$@" >"$log" 2>&1; then
         echo "FAILED $name ($4) after $((SECONDS - start)) s; log: $log" >&2
         tail -n 15 "$log" | sed 's/^/    /' >&2
         return 1
     fi
-    printf '  %-8s %-14s 127.0.0.1:%-6s ready in %3d s\n' "$name" "$4" "$3" $((SECONDS - start))
+    printf '  %-8s %-14s 127.0.0.1:%-6s ready in %3d s\n' "$name" "$4" "$(container_port "$2")" $((SECONDS - start))
 }
 
 lab_containers() { # [PREFIX] -> container IDs
@@ -256,11 +314,12 @@ remove_containers() { # IDs or names...
 }
 
 cmd_up() {
-    local hosts="" states="" prefix="" port_base="" inventory="" jobs="" keep=no
+    local hosts="" states="" spec="" prefix="" port_base="" inventory="" jobs="" keep=no
     while (($#)); do
         case $1 in
             --hosts) hosts=${2:?}; shift ;;
             --states) states=${2:?}; shift ;;
+            --spec) spec=${2:?}; shift ;;
             --prefix) prefix=${2:?}; shift ;;
             --port-base) port_base=${2:?}; shift ;;
             --inventory) inventory=${2:?}; shift ;;
@@ -288,6 +347,7 @@ cmd_up() {
     [[ -n $hosts ]] && args+=(--hosts "$hosts")
     [[ -n $states ]] && args+=(--states "$states")
     [[ -n $port_base ]] && args+=(--port-base "$port_base")
+    [[ -n $spec ]] && args+=(--spec "$spec")
     labctl plan --prefix "$prefix" "${args[@]}" >"$plan"
 
     cmd_image
@@ -311,7 +371,7 @@ cmd_up() {
     local ok=yes
     # shellcheck disable=SC2016
     # The slowest state (clamav: an apt install) starts first.
-    { grep ' clamav$' "$plan" || true; grep -v ' clamav$' "$plan" || true; } |
+    { grep ' clamav ' "$plan" || true; grep -v ' clamav ' "$plan" || true; } |
         xargs -P "$jobs" -L 1 "$LAB_DIR/lab.sh" _provision || ok=no
     if [[ $ok == no ]]; then
         if [[ $keep == yes ]]; then
@@ -323,22 +383,35 @@ cmd_up() {
         fi
         exit 1
     fi
+    # the ports podman picked (--port-base auto) go into the plan, then the inventory
+    local row=() resolved=$plan.ports
+    : >"$resolved"
+    while read -r -a row; do
+        row[2]=$(container_port "${row[1]}") || die "cannot read the sshd port of ${row[1]}"
+        echo "${row[*]}" >>"$resolved"
+    done <"$plan"
+    mv "$resolved" "$plan"
     labctl inventory "$plan" "$inventory" "$KEY"
     say "lab '$prefix' up: $count host(s) in $((SECONDS - t0)) s; inventory: $inventory"
     say "try: .venv/bin/ansible -i ${inventory#"$REPO_DIR"/} lab -m ping"
 }
 
 cmd_down() {
-    local prefix=""
+    local prefix="" all=no
     while (($#)); do
         case $1 in
             --prefix) prefix=${2:?}; shift ;;
+            --all) all=yes ;;
             *) die "down: unknown option $1" ;;
         esac
         shift
     done
     local ids inventories inv default_prefix
     default_prefix=$(labctl get prefix)
+    [[ $all == yes && -n $prefix ]] && die "down: --prefix and --all exclude each other"
+    # Without --all, one prefix only: other labs (a Molecule scenario's, a
+    # test's) may be in use by someone else.
+    [[ $all == no && -z $prefix ]] && prefix=$default_prefix
     ids=$(lab_containers "$prefix")
     inventories=""
     if [[ -n $ids ]]; then
@@ -398,7 +471,7 @@ cmd_status() {
             fi
         fi
         printf '%-10s %-20s %-10s %-16s %-14s %s\n' "$host" "$container" "$status" "127.0.0.1:$port" "$state" "$detected"
-    done < <(podman inspect --format "{{.Id}}|{{ index .Config.Labels \"$LABEL.host\" }}|{{.Name}}|{{.State.Status}}|{{ index .Config.Labels \"$LABEL.port\" }}|{{ index .Config.Labels \"$LABEL.state\" }}" $ids | sort -t'|' -k2)
+    done < <(podman inspect --format "{{.Id}}|{{ index .Config.Labels \"$LABEL.host\" }}|{{.Name}}|{{.State.Status}}|{{ (index (index .HostConfig.PortBindings \"22/tcp\") 0).HostPort }}|{{ index .Config.Labels \"$LABEL.state\" }}" $ids | sort -t'|' -k2)
 }
 
 find_host() { # HOST [PREFIX] -> container ID of a lab host
@@ -442,7 +515,7 @@ cmd_ssh() {
     ((${#positional[@]} >= 1)) || die "usage: lab.sh ssh HOST [COMMAND...] [--prefix NAME]"
     local id port
     id=$(find_host "${positional[0]}" "$prefix")
-    port=$(podman inspect --format "{{ index .Config.Labels \"$LABEL.port\" }}" "$id")
+    port=$(container_port "$id")
     # shellcheck disable=SC2046
     exec ssh $(ssh_opts "$port") root@127.0.0.1 "${positional[@]:1}"
 }

@@ -3,8 +3,8 @@
 """Helper of lab/lab.sh: reads lab/manifest.yml, plans hosts, writes inventories.
 
     labctl.py get KEY                      print a scalar of the manifest
-    labctl.py plan [--hosts N] [--states a,b] [--prefix P] [--port-base B]
-                                           print "host container port state" lines
+    labctl.py plan [--hosts N] [--states a,b] [--prefix P] [--port-base B|auto]
+                   [--spec FILE]           print "host container port state caps" lines
     labctl.py inventory PLAN OUT KEYFILE   write the Ansible YAML inventory
     labctl.py set-state INVENTORY HOST STATE
                                            update phaseout_lab_state of one host
@@ -54,25 +54,65 @@ def known_states():
     return match.group(1).split()
 
 
+DEFAULT_CAPS = 'SYS_ADMIN,NET_ADMIN'  # fanotify (ClamAV on-access), nftables (contain)
+CAPABILITY = re.compile(r'^[A-Z][A-Z_]*$')
+
+
+def read_spec(path):
+    """Named hosts: one "NAME STATE [CAP,CAP|-]" line each (# comments)."""
+    rows = []
+    with open(path, encoding='utf-8') as handle:
+        for number, line in enumerate(handle, 1):
+            words = line.split('#', 1)[0].split()
+            if not words:
+                continue
+            if len(words) not in (2, 3):
+                fail('%s:%d: expected "NAME STATE [CAPS]", got %r' % (path, number, line.strip()))
+            name, state = words[0], words[1]
+            caps = words[2] if len(words) == 3 else DEFAULT_CAPS
+            if not re.match(r'^[a-z][a-z0-9-]{0,40}$', name):
+                fail('%s:%d: host name %r: lower-case letters, digits and dashes' % (path, number, name))
+            if caps != '-' and not all(CAPABILITY.match(cap) for cap in caps.split(',')):
+                fail('%s:%d: capabilities %r: comma-separated names such as SYS_ADMIN, or -' % (path, number, caps))
+            rows.append((name, state, caps))
+    if not rows:
+        fail('%s: no hosts' % path)
+    names = [row[0] for row in rows]
+    if len(set(names)) != len(names):
+        fail('%s: a host name appears twice' % path)
+    return rows
+
+
 def plan(args):
     data = manifest()
-    hosts = args.hosts if args.hosts is not None else int(data['hosts'])
     prefix = args.prefix or data['prefix']
-    port_base = args.port_base if args.port_base is not None else int(data['port_base'])
-    states = [s.strip() for s in args.states.split(',') if s.strip()] if args.states else list(data['states'])
-    if hosts < 1 or hosts > MAX_HOSTS:
-        fail('--hosts must be between 1 and %d (got %d)' % (MAX_HOSTS, hosts))
     if not re.match(r'^[a-z][a-z0-9-]{0,20}$', prefix):
         fail('--prefix must be lower-case letters, digits and dashes, starting with a letter (got %r)' % prefix)
-    if not 1024 <= port_base <= 65535 - hosts:
-        fail('--port-base out of range (got %d)' % port_base)
+    if args.spec:
+        if args.hosts is not None or args.states:
+            fail('--spec names every host and its state: leave out --hosts and --states')
+        # Named hosts keep their names as container names (as Molecule's drivers do).
+        rows = [(name, name, state, caps) for name, state, caps in read_spec(args.spec)]
+    else:
+        hosts = args.hosts if args.hosts is not None else int(data['hosts'])
+        states = [s.strip() for s in args.states.split(',') if s.strip()] if args.states else list(data['states'])
+        if hosts < 1 or hosts > MAX_HOSTS:
+            fail('--hosts must be between 1 and %d (got %d)' % (MAX_HOSTS, hosts))
+        rows = []
+        for index in range(hosts):
+            name = '%s%02d' % (prefix, index + 1)
+            rows.append((name, 'phaseout-' + name, states[index % len(states)] if states else '', DEFAULT_CAPS))
     known = known_states()
-    unknown = [s for s in states if s not in known]
-    if unknown or not states:
+    unknown = sorted({row[2] for row in rows if row[2] not in known})
+    if unknown or not rows[0][2]:
         fail('unknown state(s) %s; known: %s' % (', '.join(unknown) or '(none given)', ', '.join(known)))
-    for index in range(hosts):
-        name = '%s%02d' % (prefix, index + 1)
-        print('%s phaseout-%s %d %s' % (name, name, port_base + index, states[index % len(states)]))
+    port_base = args.port_base if args.port_base is not None else str(data['port_base'])
+    if port_base != 'auto':
+        if not port_base.isdigit() or not 1024 <= int(port_base) <= 65535 - len(rows):
+            fail('--port-base out of range (got %s): a port number, or auto' % port_base)
+    for index, (name, container, state, caps) in enumerate(rows):
+        port = 'auto' if port_base == 'auto' else str(int(port_base) + index)
+        print('%s %s %s %s %s' % (name, container, port, state, caps))
 
 
 def read_plan(path):
@@ -80,7 +120,7 @@ def read_plan(path):
     with open(path, encoding='utf-8') as handle:
         for line in handle:
             if line.strip():
-                name, container, port, state = line.split()
+                name, container, port, state = line.split()[:4]
                 rows.append({'name': name, 'container': container, 'port': int(port), 'state': state})
     return rows
 
@@ -182,7 +222,8 @@ def main():
     p.add_argument('--hosts', type=int)
     p.add_argument('--states')
     p.add_argument('--prefix')
-    p.add_argument('--port-base', type=int)
+    p.add_argument('--port-base')
+    p.add_argument('--spec')
     inv = sub.add_parser('inventory')
     inv.add_argument('plan')
     inv.add_argument('out')
