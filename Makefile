@@ -16,7 +16,7 @@ SCENARIOS ?= $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/m
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check molecule bench clean browser ee sanity sanity-deps faults faults-fast
+.PHONY: help demo test setup system-deps venv lab-image lab-up lab-down unit lint doc-check install-test molecule bench clean browser ee sanity sanity-deps faults faults-fast
 
 help:
 	@echo "make demo   - build the lab fleet and run discover -> contain -> replace -> verify on it, with the fleet reports"
@@ -29,7 +29,7 @@ demo: setup lab-up
 	@echo; $(BIN)/python bin/phaseout report
 	@echo; echo "Fleet dashboard: $(CURDIR)/artifacts/dashboard.html (one self-contained page: open it in a browser; docs/dashboard.md)"
 
-test: setup unit lint doc-check browser molecule faults-fast sanity
+test: setup unit lint doc-check browser install-test molecule faults-fast sanity
 
 ## --- set-up ----------------------------------------------------------------
 setup: system-deps venv sanity-deps
@@ -66,6 +66,11 @@ lint: venv
 
 doc-check: venv
 	scripts/check-docs.sh
+
+# The collection as users install it: built, installed with ansible-galaxy,
+# used from outside the checkout against lab hosts (tests/install/run.sh)
+install-test: setup lab-image
+	$(PODMAN_ENV); tests/install/run.sh
 
 # ansible-test sanity on the built collection, offline, and no deprecation
 # warnings from phaseout's code (scripts/sanity.sh, tests/sanity)
