@@ -17,7 +17,7 @@ from ansible_collections.phaseout.antivirus.plugins.module_utils import report_s
 # Columns of the fleet CSV, in order. Every phase fills the ones it knows.
 CSV_COLUMNS = (
     'host', 'phase', 'status', 'verdict', 'installed', 'removed', 'residue', 'admin_server',
-    'provider', 'provider_healthy', 'outcome', 'protection', 'unprotected_window_s', 'reboot_required',
+    'provider', 'provider_healthy', 'outcome', 'protection', 'containment', 'unprotected_window_s', 'reboot_required',
     'failed_step', 'journal', 'error', 'timestamp',
 )
 # Outcomes and verdicts that put a host on the "needs attention" list.
@@ -63,6 +63,9 @@ def discover_record(host, result, timestamp):
         'protection': result.get('protection'),
         'realtime_engines': list(result.get('realtime_engines') or []),
         'journal': result.get('journal'),
+        # the contain phase's blocking still in force (intact), flushed by another tool (lapsed), or none
+        'containment': _containment(result.get('containment')),
+        'containment_detail': result.get('containment') if isinstance(result.get('containment'), dict) else None,
         'products': [
             {k: p.get(k) for k in ('id', 'name', 'kind', 'state', 'version', 'removable')}
             for p in result.get('products', [])
@@ -88,6 +91,13 @@ def generic_record(host, phase, result, timestamp):
     record.update({k: v for k, v in body.items() if k not in ('changed', 'failed', 'invocation')})
     record['status'] = body.get('status', status)
     return record
+
+
+def _containment(value):
+    """kaspersky_info's containment dict (or its one word) -> intact, lapsed, none, unknown or None."""
+    if isinstance(value, dict):
+        return value.get('containment')
+    return value if isinstance(value, str) else None
 
 
 def preflight_record(host, result, timestamp):
@@ -140,7 +150,8 @@ def summarize(phase, records, timestamp, check_mode=False):
     attention = sorted(
         (r['host'] for r in records
          if r['status'] not in ('ok', 'skipped') or r.get('verdict') in ('installed', 'residue', 'unprotected', 'blocked')
-         or r.get('outcome') in ATTENTION_OUTCOMES or (r.get('journal') or {}).get('interrupted')),
+         or r.get('outcome') in ATTENTION_OUTCOMES or (r.get('journal') or {}).get('interrupted')
+         or r.get('containment') == 'lapsed'),
     )
     return {
         'phase': phase,

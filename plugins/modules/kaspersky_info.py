@@ -226,6 +226,15 @@ journal:
   type: dict
   sample: {state: open, interrupted: true, step: kaspersky_stopped, doing: replacement_active,
            message: "interrupted at step kaspersky_stopped; replacement_active was under way (run 20261201T0102Z-1)"}
+containment:
+  description:
+    - Whether the contain phase's blocking is still in force on the host (Linux), read in the same call -
+      C(containment) is V(intact), V(lapsed) (another tool flushed the rules or rewrote the hosts file; C(reasons) say
+      what is missing), V(none) (never contained, or released) or V(unknown); also C(backend), C(public_dns_blocked)
+      and C(resolvers_kept). Needs root to list the firewall rules.
+  returned: on Linux hosts
+  type: dict
+  sample: {containment: intact, reasons: [], backend: nftables, public_dns_blocked: true, resolvers_kept: []}
 windows:
   description: Windows-only data (OS, Defender state, pending reboot, encryption); see the Windows docs.
   returned: on Windows hosts
@@ -235,6 +244,7 @@ windows:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils.catalog import VENDORS
+from ansible_collections.phaseout.antivirus.plugins.module_utils.contain import probe_containment
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import LinuxCollector, detect
 
 
@@ -248,6 +258,9 @@ def main():
     )
     collector = LinuxCollector(module.run_command)
     result = detect(collector, vendor=module.params['vendor'], query_cli=module.params['query_cli'])
+    # whether phaseout's containment (the contain phase) is still in force, in the same call
+    result['containment'] = probe_containment(lambda argv: collector.run(argv), collector.read, collector.which,
+                                              collector.exists)
     for warning in collector.warnings:
         module.warn(warning)
     module.exit_json(changed=False, **result)

@@ -221,3 +221,14 @@ def test_the_console_table_names_an_interrupted_swap_and_what_protects_the_host(
     line = report.render_table(summary, records)[-1]
     assert 'swap interrupted at step kaspersky_stopped; protection: none.' in line
     assert summary['needs_attention'] == ['web1']
+
+
+def test_a_lapsed_containment_is_reported_and_needs_attention():
+    result = dict(INSTALLED, containment={'containment': 'lapsed', 'reasons': ['nftables table phaseout_contain missing']})
+    records = [report.build_record('web1', 'discover', result, 'T')]
+    assert records[0]['containment'] == 'lapsed' and records[0]['containment_detail']['reasons']
+    rows = list(csv.DictReader(io.StringIO(report.to_csv(records))))
+    assert rows[0]['containment'] == 'lapsed'
+    clean = report.build_record('web2', 'discover', dict(INSTALLED, verdict='clean', installed=[],
+                                                         containment={'containment': 'intact'}), 'T')
+    assert report.summarize('discover', records + [clean], 'T')['needs_attention'] == ['web1']
