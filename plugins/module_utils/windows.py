@@ -53,14 +53,22 @@ windows_encryption         ``service_display_names`` / ``msi_features`` regexes 
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
+from ansible_collections.phaseout.antivirus.plugins.module_utils import contain
 
 PLATFORM = 'windows'
 COLLECTOR_MODULE = 'phaseout.antivirus.win_kaspersky_collect'
 RESIDUE_MODULE = 'phaseout.antivirus.win_kaspersky_residue'
 DEFENDER_STATUS_MODULE = 'phaseout.antivirus.win_defender_status'
+# The firewall group of the contain role's Windows rules (roles/contain/vars/main.yml, __contain_windows_group);
+# the collector lists its enabled block rules for the containment check.
+CONTAIN_FIREWALL_GROUP = 'phaseout contain'
+# The contain role's record on the host, as the collector resolves it (%ProgramData% read on the host).
+CONTAIN_STATE_FILE = '%ProgramData%\\phaseout\\contain.json'
 
 _GUID_RE = re.compile(r'^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$')
 _PACKED_RE = re.compile(r'^[0-9A-Fa-f]{32}$')
@@ -166,6 +174,7 @@ def collector_args(vendor='kaspersky'):
         'upgrade_codes': sorted(pack_guid(c) for c in upgrade_codes if c),
         'paths': paths,
         'registry_keys': list(vendor_data.get('windows_registry_keys', ())),
+        'contain_group': CONTAIN_FIREWALL_GROUP,
     }
 
 
@@ -710,6 +719,8 @@ def classify(raw, vendor='kaspersky', assume_removed=()):
         'realtime_engines': engines,
         'protection': protection_summary(vendor if realtime else None, engines),
         'journal': windows_journal.summary(raw.get('journal')),
+        # whether the contain phase's blocking is still in force (intact | lapsed | none | unknown), as on Linux
+        'containment': containment(raw),
         'windows': {
             'os': _os_info(raw.get('os')),
             'defender': defender,
@@ -753,6 +764,120 @@ def realtime_engines(defender, security_center=()):
                         'evidence': 'SecurityCenter2 reports real-time protection on (productState %s)'
                                     % item.get('product_state')})
     return engines
+
+
+# --------------------------------------------------------------------------- containment
+
+
+def _as_list(value):
+    """ConvertTo-Json makes a one-element array a scalar: accept both (None is no element)."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _recorded(state_text):
+    """The contain record as a dict, or None when there is none or it cannot be parsed."""
+    if state_text is None:
+        return None
+    try:
+        state = json.loads(state_text)
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _hosts_key(entry):
+    """``<address> <name>`` compared the way the resolver does: any notation of the same address, any case."""
+    fields = str(entry).split()
+    if len(fields) != 2:
+        return None
+    try:
+        address = ipaddress.ip_address(fields[0]).compressed
+    except ValueError:
+        address = fields[0].lower()
+    return address, fields[1].lower().rstrip('.')
+
+
+def _hosts_entries(live, recorded):
+    """The live ``<address> <name>`` entries, each written as the record spells it when it is the same entry
+    (``0:0::0 DS.Kaspersky.com`` is ``:: ds.kaspersky.com``), so contain.windows_containment_status finds it."""
+    spelling = {}
+    for line in _as_list((recorded or {}).get('hosts_lines')):
+        key = _hosts_key(line)
+        if key is not None:
+            spelling.setdefault(key, ' '.join(str(line).split()))
+    out = []
+    for entry in _as_list(live):
+        key = _hosts_key(entry)
+        out.append(spelling.get(key, ' '.join(str(entry).split())))
+    return out
+
+
+def containment(raw):
+    """Whether the contain phase's blocking is still in force on a Windows host, in the Linux shape
+    (contain.containment_status): ``containment`` (intact | lapsed | none | unknown), ``reasons``, ``backend``,
+    ``public_dns_blocked``, ``resolvers_kept``.
+
+    From the collector's ``contain`` facts (one call with everything else): the record the contain role wrote
+    (``state_text``), the enabled block rules of the firewall group (``firewall_rules``), the firewall profiles
+    that are off (``firewall_profiles_off``) and the hosts-file entries of the names the record lists
+    (``hosts_entries``), each with its read error. The comparison is contain.windows_containment_status's; here:
+
+    * a collector without these facts (an older win_kaspersky_collect) read nothing: ``unknown``, never ``none``,
+      which would claim the host was never contained;
+    * a record that exists but cannot be read: ``unknown``;
+    * a firewall or hosts file that cannot be read is taken as recorded: a lapse the rest shows is still
+      ``lapsed`` (with what could not be read among the reasons), otherwise ``unknown``;
+    * a firewall profile that is off leaves the rules unenforced on networks of that profile: ``lapsed``;
+    * the hosts file read is the one Windows resolves with (Tcpip ``DataBasePath``); when it is not the default
+      one, where ansible.windows.win_hosts writes, a reason says so.
+    """
+    facts = raw.get('contain') if isinstance(raw, dict) else None
+    result = {'containment': 'unknown', 'reasons': [], 'backend': None, 'public_dns_blocked': [],
+              'resolvers_kept': []}
+    if not isinstance(facts, dict):
+        result['reasons'].append('not read: the Windows collector (collector_version %s) predates the containment '
+                                 'check' % (raw.get('collector_version') if isinstance(raw, dict) else None))
+        return result
+    state_path = facts.get('state_path') or CONTAIN_STATE_FILE
+    if facts.get('state_error'):
+        result['reasons'].append('cannot read the contain record %s: %s' % (state_path, facts['state_error']))
+        return result
+    state_text = facts.get('state_text')
+    recorded = _recorded(state_text)
+    unread = []
+    rules = facts.get('firewall_rules')
+    if rules is None:
+        unread.append('cannot read the firewall rules of the group "%s" (%s): %s' % (
+            facts.get('firewall_group') or CONTAIN_FIREWALL_GROUP, facts.get('firewall_source') or 'no source',
+            facts.get('firewall_error') or 'no answer'))
+        rules = (recorded or {}).get('rules') or []
+    hosts = facts.get('hosts_entries')
+    if hosts is None and state_text is not None:
+        unread.append('cannot read the hosts file %s: %s' % (facts.get('hosts_path') or 'hosts',
+                                                             facts.get('hosts_error') or 'no answer'))
+        hosts = (recorded or {}).get('hosts_lines') or []
+    result = contain.windows_containment_status(state_text, rules, _hosts_entries(hosts, recorded))
+    if recorded and recorded.get('rules'):
+        off = sorted(str(p).lower() for p in _as_list(facts.get('firewall_profiles_off')))
+        if off:
+            result['reasons'].append('the Windows Firewall is off for the %s profile%s: the phaseout block rules are '
+                                     'not enforced on networks of %s (turn it on; running contain again does not)'
+                                     % (', '.join(off), 's' if len(off) > 1 else '', 'those' if len(off) > 1 else 'it'))
+    hosts_path, default_path = facts.get('hosts_path'), facts.get('default_hosts_path')
+    if recorded and any('hosts-file entries are gone' in r for r in result['reasons']) and hosts_path \
+            and default_path and hosts_path.lower() != default_path.lower():
+        result['reasons'].append('Windows resolves with %s (Tcpip DataBasePath), not %s where the contain role '
+                                 'writes its entries' % (hosts_path, default_path))
+    if result['reasons']:
+        result['containment'] = 'lapsed'
+    if unread:
+        if result['containment'] == 'lapsed':
+            result['reasons'].extend(unread)
+        else:
+            result.update(containment='unknown', reasons=unread)
+    return result
 
 
 def _filter_driver_active(hit, services):

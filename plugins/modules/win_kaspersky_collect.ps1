@@ -25,6 +25,7 @@ $spec = @{
         upgrade_codes = @{ type = 'list'; elements = 'str'; default = @() }
         paths = @{ type = 'list'; elements = 'str'; default = @() }
         registry_keys = @{ type = 'list'; elements = 'str'; default = @() }
+        contain_group = @{ type = 'str'; default = 'phaseout contain' }
     }
     supports_check_mode = $true
 }
@@ -33,7 +34,7 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $params = $module.Params
 Add-Type -AssemblyName System.ServiceProcess
 $module.Result.changed = $false
-$module.Result.collector_version = 1
+$module.Result.collector_version = 2
 $module.Result.collected_at = [DateTime]::UtcNow.ToString('o')
 
 Function Test-PhaseoutMatch {
@@ -42,6 +43,152 @@ Function Test-PhaseoutMatch {
         return $false
     }
     return [bool]($Text -match $Pattern)
+}
+
+Function Get-PhaseoutContainFact {
+    <#
+    .SYNOPSIS
+    What the contain phase left on the host, raw and read-only: its record %ProgramData%\phaseout\contain.json,
+    the enabled block rules of its firewall group and, with a record, the firewall profiles that are off and the
+    hosts-file entries of the names the record lists. Never throws: what could not be read has its error.
+    Judged on the controller (plugins/module_utils/windows.py: containment).
+    #>
+    param([String]$Group)
+
+    $root = [Environment]::GetFolderPath('CommonApplicationData')
+    $result = @{
+        state_path = [System.IO.Path]::Combine([System.IO.Path]::Combine($root, 'phaseout'), 'contain.json')
+        state_text = $null
+        state_error = $null
+        firewall_group = $Group
+        firewall_source = $null
+        firewall_rules = $null
+        firewall_error = $null
+        firewall_profiles_off = $null
+        firewall_profiles_error = $null
+        hosts_path = $null
+        default_hosts_path = [System.IO.Path]::Combine($env:SystemRoot, 'System32\drivers\etc\hosts')
+        hosts_entries = $null
+        hosts_error = $null
+    }
+
+    # The record the contain role writes (win_copy): a small JSON file, read as UTF-8 (a BOM is dropped).
+    try {
+        if (Test-Path -LiteralPath $result.state_path -PathType Leaf) {
+            $length = (Get-Item -LiteralPath $result.state_path -Force).Length
+            if ($length -gt 1048576) {
+                throw "the file is $length bytes long, more than a contain record ever is"
+            }
+            $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+            $result.state_text = [System.IO.File]::ReadAllText($result.state_path, $utf8)
+        }
+    }
+    catch {
+        $result.state_error = $_.Exception.Message
+    }
+
+    # The enabled block rules of the group, in the active (effective) policy. Hosts without the NetSecurity
+    # cmdlets: the firewall's COM API, which community.windows.win_firewall_rule itself uses.
+    $netSecurity = [bool](Get-Command -Name 'Get-NetFirewallRule' -ErrorAction SilentlyContinue)
+    try {
+        if ($netSecurity) {
+            $result.firewall_source = 'Get-NetFirewallRule'
+            $ruleErrors = $null
+            $rules = @(Get-NetFirewallRule -PolicyStore ActiveStore -Group $Group -ErrorAction SilentlyContinue -ErrorVariable ruleErrors)
+            # "No MSFT_NetFirewallRule objects found" is an empty group, not a failure.
+            $failures = @($ruleErrors | Where-Object { $_.CategoryInfo.Category -ne [System.Management.Automation.ErrorCategory]::ObjectNotFound })
+            if ($failures.Count -gt 0) {
+                throw $failures[0].Exception
+            }
+            $result.firewall_rules = @($rules | Where-Object { $_.Enabled -eq 'True' -and $_.Action -eq 'Block' } |
+                ForEach-Object { [String]$_.DisplayName })
+        }
+        else {
+            $result.firewall_source = 'HNetCfg.FwPolicy2'
+            $policy = New-Object -ComObject HNetCfg.FwPolicy2
+            # NET_FW_ACTION_BLOCK = 0
+            $result.firewall_rules = @($policy.Rules | Where-Object { $_.Grouping -eq $Group -and $_.Enabled -and $_.Action -eq 0 } |
+                ForEach-Object { [String]$_.Name })
+        }
+    }
+    catch {
+        $result.firewall_rules = $null
+        $result.firewall_error = $_.Exception.Message
+    }
+    if ($null -eq $result.state_text) {
+        # Never contained (or released): the profiles and the hosts file say nothing more; not read.
+        return $result
+    }
+
+    try {
+        if ($netSecurity) {
+            $result.firewall_profiles_off = @(Get-NetFirewallProfile -PolicyStore ActiveStore -ErrorAction Stop |
+                Where-Object { $_.Enabled -eq 'False' } | ForEach-Object { $_.Name.ToString().ToLowerInvariant() })
+        }
+        else {
+            $policy = New-Object -ComObject HNetCfg.FwPolicy2
+            # NET_FW_PROFILE2_DOMAIN = 1, _PRIVATE = 2, _PUBLIC = 4
+            $profiles = [ordered]@{ domain = 1; private = 2; public = 4 }
+            $result.firewall_profiles_off = @($profiles.Keys | Where-Object { -not $policy.FirewallEnabled($profiles[$_]) })
+        }
+    }
+    catch {
+        $result.firewall_profiles_off = $null
+        $result.firewall_profiles_error = $_.Exception.Message
+    }
+
+    # The hosts file Windows resolves with (Tcpip DataBasePath), as "<address> <name>" pairs (one per name of a
+    # line, comments dropped), only for the names the record lists: a hosts file of many thousand lines stays
+    # a small answer. No name is looked up.
+    try {
+        $hostsPath = $result.default_hosts_path
+        $folder = Get-PhaseoutRegistryValue -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters' -Name 'DataBasePath'
+        if ($folder) {
+            $hostsPath = [System.IO.Path]::Combine([Environment]::ExpandEnvironmentVariables([String]$folder), 'hosts')
+        }
+        $result.hosts_path = $hostsPath
+        $names = $null
+        try {
+            $names = New-Object -TypeName 'System.Collections.Generic.HashSet[String]' -ArgumentList ([StringComparer]::OrdinalIgnoreCase)
+            foreach ($recordedLine in @((ConvertFrom-Json -InputObject $result.state_text).hosts_lines)) {
+                $fields = @(([String]$recordedLine).Trim() -split '\s+')
+                if ($fields.Count -ge 2) {
+                    [void]$names.Add($fields[1])
+                }
+            }
+        }
+        catch {
+            # A record PowerShell cannot parse: every entry is returned (the controller says why it lapsed).
+            $names = $null
+        }
+        $entries = [System.Collections.Generic.List[String]]@()
+        if (($null -eq $names -or $names.Count -gt 0) -and (Test-Path -LiteralPath $hostsPath -PathType Leaf)) {
+            $lines = [System.IO.File]::ReadAllLines($hostsPath)
+            if ($null -ne $names) {
+                # a quick first pass in .NET: only lines that mention a recorded name are split
+                $lines = @($lines -match (@($names | ForEach-Object { [Regex]::Escape($_) }) -join '|'))
+            }
+            foreach ($line in $lines) {
+                $text = $line
+                $hash = $text.IndexOf('#')
+                if ($hash -ge 0) {
+                    $text = $text.Substring(0, $hash)
+                }
+                $fields = @($text.Trim() -split '\s+')
+                for ($i = 1; $i -lt $fields.Count; $i++) {
+                    if ($null -eq $names -or $names.Contains($fields[$i].TrimEnd([char]'.'))) {
+                        $entries.Add("$($fields[0]) $($fields[$i])")
+                    }
+                }
+            }
+        }
+        $result.hosts_entries = $entries
+    }
+    catch {
+        $result.hosts_entries = $null
+        $result.hosts_error = $_.Exception.Message
+    }
+    return $result
 }
 
 try {
@@ -263,6 +410,9 @@ try {
 
     # --- phaseout's swap journal: the raw text, its SHA-256 and ACLs (parsed and judged on the controller)
     $module.Result.journal = Read-PhaseoutJournal
+
+    # --- the contain phase's record, firewall rules and hosts entries (judged on the controller: containment)
+    $module.Result.contain = Get-PhaseoutContainFact -Group $params.contain_group
 
     # --- pending reboot
     $sessionManager = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'

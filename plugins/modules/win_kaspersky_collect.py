@@ -24,6 +24,13 @@ description:
     Microsoft Defender state (C(Get-MpComputerStatus), the Windows-Defender feature on servers, policy values,
     C(ForceDefenderPassiveMode), Defender for Endpoint C(OnboardingState)), the OS product type, the
     pending-reboot flags and phaseout's swap journal file (its text, SHA-256 and ACLs; see RV(journal)).
+  - Reads what the contain phase left, for the containment check of M(phaseout.antivirus.kaspersky_info) (see
+    RV(contain)) - the record C(%ProgramData%\phaseout\contain.json), the enabled block rules of the firewall group
+    O(contain_group) (C(Get-NetFirewallRule -PolicyStore ActiveStore), or the firewall's COM API
+    C(HNetCfg.FwPolicy2) where the NetSecurity cmdlets are missing), and, only when the record exists, the firewall
+    profiles that are off and the C(<address> <name>) entries of the hosts file Windows resolves with (the folder
+    in the C(DataBasePath) value of C(HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters), by default
+    C(%SystemRoot%\System32\drivers\etc)) for the names the record lists. No name is resolved.
   - Changes nothing; runs in check mode with full output.
 author:
   - phaseout maintainers (@phaseout)
@@ -73,6 +80,10 @@ options:
     type: list
     elements: str
     default: []
+  contain_group:
+    description: The Windows firewall group of the contain role's block rules.
+    type: str
+    default: phaseout contain
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -100,6 +111,12 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+collector_version:
+  description: The version of the collector's answer (V(2) adds RV(contain)); the controller treats an answer
+    without RV(contain) as not read (C(containment) V(unknown)).
+  returned: always
+  type: int
+  sample: 2
 collected_at:
   description: Host UTC time of the read (ISO 8601), used to age signatures without clock skew.
   returned: always
@@ -175,4 +192,23 @@ journal:
       C(type), C(inherited), C(inherit_only)).
   returned: always
   type: dict
+contain:
+  description:
+    - What the contain phase left on the host, raw (judged on the controller, C(plugins/module_utils/windows.py)
+      C(containment)). Each read that failed leaves its value null and says why in its C(*_error) key.
+    - C(state_path), C(state_text) (the record's text, null when there is none), C(state_error).
+    - C(firewall_group), C(firewall_source) (C(Get-NetFirewallRule) or C(HNetCfg.FwPolicy2)), C(firewall_rules)
+      (the C(DisplayName) of each enabled block rule of the group), C(firewall_error).
+    - With a record only (null otherwise) - C(firewall_profiles_off) (C(domain), C(private), C(public)),
+      C(firewall_profiles_error), C(hosts_path) (the file Windows resolves with), C(default_hosts_path),
+      C(hosts_entries) (C(<address> <name>), one per name of a line, for the names the record lists; every entry
+      when the record cannot be parsed on the host), C(hosts_error).
+  returned: always
+  type: dict
+  sample: {state_path: 'C:\ProgramData\phaseout\contain.json', state_text: '{"backend": "windows_firewall", ...}',
+           state_error: null, firewall_group: phaseout contain, firewall_source: Get-NetFirewallRule,
+           firewall_rules: [phaseout contain ksc-out-tcp], firewall_error: null, firewall_profiles_off: [],
+           firewall_profiles_error: null, hosts_path: 'C:\Windows\System32\drivers\etc\hosts',
+           default_hosts_path: 'C:\Windows\System32\drivers\etc\hosts', hosts_entries: [0.0.0.0 ds.kaspersky.com],
+           hosts_error: null}
 '''
