@@ -228,11 +228,12 @@ journal:
            message: "interrupted at step kaspersky_stopped; replacement_active was under way (run 20261201T0102Z-1)"}
 containment:
   description:
-    - Whether the contain phase's blocking is still in force on the host (Linux), read in the same call -
+    - Whether the contain phase's blocking is still in force on the host, read in the same call (on Windows by
+      win_kaspersky_collect, see docs/windows.md) -
       C(containment) is V(intact), V(lapsed) (another tool flushed the rules or rewrote the hosts file; C(reasons) say
       what is missing), V(none) (never contained, or released) or V(unknown); also C(backend), C(public_dns_blocked)
-      and C(resolvers_kept). Needs root to list the firewall rules.
-  returned: on Linux hosts
+      and C(resolvers_kept). Needs root (Administrator) to list the firewall rules.
+  returned: always
   type: dict
   sample: {containment: intact, reasons: [], backend: nftables, public_dns_blocked: true, resolvers_kept: []}
 windows:
