@@ -457,7 +457,11 @@ def release(cell, host):
     fault, _step = cell.split('@')
     if host.running() == 'paused':
         host.podman('unpause', host.container)
-    if host.running() in ('exited', 'stopped'):
+    # a host caught rebooting is still stopping: let it go down, then start it (the firmware's job)
+    deadline = time.time() + 120
+    while time.time() < deadline and host.running() not in ('running', 'exited', 'stopped', 'configured', 'created'):
+        time.sleep(0.5)
+    if host.running() != 'running':
         host.podman('start', host.container)
     host.wait_ready()
     if fault == 'sshd':
@@ -465,7 +469,6 @@ def release(cell, host):
     # the operator fixes the cause before rerunning: no fault left, systemd told about it
     host.sh('rm -rf %s %s; systemctl daemon-reload' % (KNOB_DIR, CLAMONACC_DROPIN), timeout=60)
     host.release_dpkg_lock()
-    host.unwatch()
 
 
 def settle(host, seconds=180):
@@ -553,6 +556,7 @@ def run_cell(cell, host, inventory, workroot):
             settle(host)
         except Exception:  # pylint: disable=broad-except
             pass
+    host.unwatch()
     result['seconds'] = round(time.time() - started)
     log('%s on %s: %s (%ss)%s' % (cell, host.name, 'PASS' if result['ok'] else 'FAIL', result['seconds'],
                                   ''.join('\n    - ' + p for p in result['problems'])))
