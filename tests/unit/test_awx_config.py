@@ -94,7 +94,7 @@ def test_surveys_ask_what_the_playbooks_read(templates):
                             for m in re.findall(r'import_playbook:\s*(\S+)', text))
         assert 'phaseout_targets' in _survey_vars(template), name
         role_options = set()  # the options of the roles the playbook runs
-        for role in re.findall(r'role: phaseout\.antivirus\.(\w+)', text):
+        for role in re.findall(r'(?:role|name): phaseout\.antivirus\.(\w+)', text):  # roles: or import_role
             for entry in _load('roles', role, 'meta', 'argument_specs.yml')['argument_specs'].values():
                 role_options |= set(entry.get('options') or {})
         for variable in _survey_vars(template):
