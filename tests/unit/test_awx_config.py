@@ -67,11 +67,34 @@ def _children(node):
 def test_every_playbook_has_a_job_template(templates):
     playbooks = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, 'playbooks', '*.yml')))
     assert playbooks, 'no playbooks found'
-    covered = sorted(jt['playbook'] for jt in templates.values())
+    covered = sorted(jt['playbook'] for jt in templates.values() if 'slices' not in jt)
     uncovered, unknown = sorted(set(playbooks) - set(covered)), sorted(set(covered) - set(playbooks))
     assert not uncovered, 'playbooks without a job template: %s' % uncovered
     assert not unknown, 'job templates of missing playbooks: %s' % unknown
-    assert len(covered) == len(set(covered)), 'one job template per playbook'
+    assert len(covered) == len(set(covered)), 'one (unsliced) job template per playbook'
+
+
+def test_large_wave_templates_are_sliced_copies_of_the_phase_templates(play, tasks, templates, nodes):
+    args = tasks['Create one job template per phase playbook']['awx.awx.job_template']
+    assert args['job_slice_count'] == '{{ item.slices | default(1) | int }}', 'AWX job slicing, not a home-made one'
+    slices = play['vars']['awx_phaseout_large_wave_slices']
+    assert isinstance(slices, int) and slices > 1
+    sliced = {name: jt for name, jt in templates.items() if 'slices' in jt}
+    assert sorted(sliced) == ['phaseout %s (sliced)' % p for p in ('contain', 'preflight', 'replace', 'verify')]
+    for name, template in sliced.items():
+        plain = templates[name.replace(' (sliced)', '')]
+        assert template['slices'] == '{{ awx_phaseout_large_wave_slices }}', name
+        assert template['playbook'] == plain['playbook'], name
+        assert template['survey'] == plain['survey'], 'a sliced template asks what its phase asks: %s' % name
+        assert template.get('needs_secrets', False) == plain.get('needs_secrets', False), name
+    for identifier, node in nodes.items():
+        name = node['unified_job_template']['name']
+        if identifier.startswith('wave_1-'):
+            assert name.endswith(' (sliced)'), 'the large wave runs sliced: %s' % identifier
+        else:
+            assert not name.endswith(' (sliced)'), (
+                'the discover, pilot and vital nodes run as one job, so the wave gate sees the whole wave: %s'
+                % identifier)
 
 
 def test_job_templates_are_created_with_their_survey_and_check_mode_prompt(tasks):
@@ -179,8 +202,9 @@ def test_each_wave_is_preflight_replace_verify_on_the_same_targets(nodes, templa
         chain = ['%s-%s' % (wave, phase) for phase in ('preflight', 'replace', 'verify')]
         targets = {nodes[i]['extra_data']['phaseout_targets'] for i in chain}
         assert targets == {'{{ awx_phaseout_wave_targets.%s }}' % wave}
+        suffix = ' (sliced)' if wave == 'wave_1' else ''
         assert [nodes[i]['unified_job_template']['name'] for i in chain] == [
-            'phaseout preflight', 'phaseout replace', 'phaseout verify']
+            'phaseout preflight' + suffix, 'phaseout replace' + suffix, 'phaseout verify' + suffix]
         assert _children(nodes[chain[0]]) == [chain[1]] and _children(nodes[chain[1]]) == [chain[2]]
         assert not nodes[chain[1]]['related'].get('failure_nodes'), 'a failed wave stops the workflow'
 
@@ -224,7 +248,8 @@ def test_each_wave_is_contained_before_its_preflight(nodes, templates):
     assert _survey_vars(templates['phaseout contain']) == {'phaseout_targets'}
     for wave in ('pilot', 'wave_1', 'vital'):
         contain = nodes['%s-contain' % wave]
-        assert contain['unified_job_template']['name'] == 'phaseout contain'
+        suffix = ' (sliced)' if wave == 'wave_1' else ''
+        assert contain['unified_job_template']['name'] == 'phaseout contain' + suffix
         assert contain['extra_data']['phaseout_targets'] == '{{ awx_phaseout_wave_targets.%s }}' % wave
         assert _children(contain) == ['%s-preflight' % wave], 'contain runs right before the wave is checked'
         parents = [i for i, n in nodes.items() if '%s-contain' % wave in _children(n)]
@@ -306,7 +331,7 @@ def test_removal_secrets_are_attached_only_to_the_jobs_that_remove_kaspersky(pla
     secrets = play['vars']['awx_phaseout_secrets_credential']
     winrm = play['vars']['awx_phaseout_winrm_credential']
     with_secrets = sorted(name for name, creds in credentials.items() if secrets in creds)
-    assert with_secrets == ['phaseout replace', 'phaseout site']
+    assert with_secrets == ['phaseout replace', 'phaseout replace (sliced)', 'phaseout site']
     for name, creds in credentials.items():
         assert play['vars']['awx_phaseout_machine_credential'] in creds and winrm in creds, name
         assert len(creds) == len(set(creds)), name
