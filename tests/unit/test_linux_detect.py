@@ -229,7 +229,7 @@ def test_kernel_module_and_repository_leftovers(tmp_path):
 def test_commented_repository_line_is_ignored(tmp_path):
     host = debian_host(tmp_path)
     host.write('/etc/apt/sources.list', '# deb https://repo.example/kaspersky bookworm main\n'
-                                        'deb http://deb.debian.org/debian bookworm main\n')
+                                        'deb http://mirror.example.net/debian bookworm main\n')
     _collector, result = run(host)
     assert result['verdict'] == 'clean'
 

@@ -169,7 +169,7 @@ def test_paths_units_repositories(tmp_path):
     host.write('/var/opt/kaspersky/kesl/common/kesl.ini', 'x')
     host.write('/etc/systemd/system/klnagent64.service', 'x')
     host.write('/etc/systemd/system/klnagent64.service.d/override.conf', 'x')
-    host.write('/etc/apt/sources.list', 'deb http://deb.debian.org/debian bookworm main\n'
+    host.write('/etc/apt/sources.list', 'deb http://mirror.example.net/debian bookworm main\n'
                                         'deb https://mirror.example/kaspersky bookworm main\n')
     host.write('/etc/apt/keyrings/kaspersky.gpg', 'k')
     remover = linux_remove.Remover(Recorder(), root=str(tmp_path), which=which)
@@ -186,7 +186,7 @@ def test_paths_units_repositories(tmp_path):
     assert not os.path.exists(host.path('/etc/systemd/system/klnagent64.service.d'))
     assert not os.path.exists(host.path('/etc/apt/keyrings/kaspersky.gpg'))
     sources = open(host.path('/etc/apt/sources.list')).read()
-    assert sources == ('deb http://deb.debian.org/debian bookworm main\n'
+    assert sources == ('deb http://mirror.example.net/debian bookworm main\n'
                        '# disabled by phaseout: deb https://mirror.example/kaspersky bookworm main\n')
 
 
