@@ -4,7 +4,7 @@
 """phaseout's benchmark: every phase at every lab size, side by side, with the CPU split.
 
     bench/run.py [--sizes 10,100,250] [--phases ping,discover,naive,replace,rerun,verify]
-                 [--runs 3] [--provider clamav] [--prefix bench] [--port-base 4001] [--out DIR]
+                 [--phases-at 250=ping,discover] [--runs 3] [--provider clamav] [--prefix bench] [--port-base 4001] [--out DIR]
 
 For each size it starts a lab of that many hosts (lab/lab.sh up, the default
 state mix of lab/manifest.yml), runs the phases in order and measures each one:
@@ -312,7 +312,7 @@ def run_size(size, args, cgroup, env, outdir):
     # the same warm start for ping and discover: one ping opens the SSH connections
     subprocess.run(cgroup.wrap(commands['ping']), cwd=ROOT, env=env, capture_output=True, check=False)
     phases = {}
-    for phase in args.phases:
+    for phase in args.phases_at.get(size, args.phases):
         log('%d hosts: %s' % (size, phase))
         if phase in ('ping', 'discover') and args.runs > 1:
             phases[phase] = median_of(args.runs, phase, commands[phase], env, cgroup, ids, size, logdir)
@@ -411,16 +411,21 @@ def main():
     parser.add_argument('--prefix', default='bench')
     parser.add_argument('--port-base', type=int, default=4001)
     parser.add_argument('--out', default=os.path.join(ROOT, 'bench', 'results'))
+    parser.add_argument('--phases-at', action='append', default=[], metavar='SIZE=PHASES',
+                        help='other phases at one size (250=ping,discover,naive: the big lab without replace)')
     parser.add_argument('--keep-lab', action='store_true', help='leave the last lab up')
     parser.add_argument('-e', dest='extra', action='append', default=[], help='extra vars of the replace runs')
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(',') if s]
     args.phases = [p for p in args.phases.split(',') if p]
-    unknown = [p for p in args.phases if p not in PHASES]
+    args.phases_at = dict((int(size), [p for p in phases.split(',') if p])
+                          for size, phases in (item.split('=', 1) for item in args.phases_at))
+    unknown = [p for p in args.phases + sum(args.phases_at.values(), []) if p not in PHASES]
     if unknown:
         parser.error('unknown phase(s) %s; known: %s' % (', '.join(unknown), ', '.join(PHASES)))
     os.makedirs(args.out, exist_ok=True)
     stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S')
+    args.phases = [p for p in PHASES if p in args.phases or any(p in v for v in args.phases_at.values())]
     cgroup = ControllerCgroup()
     control_dir = tempfile.mkdtemp(prefix='phaseout-bench-cp-')
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),

@@ -7,6 +7,7 @@
 #   scripts/bench-scale.sh [SIZES] [bench/run.py options...]
 #   scripts/bench-scale.sh 10,100,250
 #   scripts/bench-scale.sh 10 --phases ping,discover --runs 5
+#   scripts/bench-scale.sh 10,100,250 --phases-at 250=ping,discover,naive
 # Take the big figures when the machine is quiet (uptime) and hold
 # /tmp/phaseout-fullrun.lock meanwhile (BENCHMARKS.md, docs/scale.md).
 set -euo pipefail
