@@ -204,7 +204,7 @@ def render_table(summary, records):
         journal = record.get('journal') if isinstance(record.get('journal'), dict) else {}
         if journal.get('interrupted'):
             # an unfinished swap on the host, and what protects it right now
-            extra = ('swap %s; protection: %s. %s' % (journal.get('message') or 'interrupted',
-                                                     record.get('protection') or 'unknown', extra)).strip()[:200]
+            extra = ('swap %s; protection: %s. %s' % (
+                journal.get('message') or 'interrupted', record.get('protection') or 'unknown', extra)).strip()[:200]
         lines.append('  %-*s  %-11s %-12s %s' % (width, record['host'], record['status'], detail, extra))
     return lines

@@ -83,7 +83,7 @@ def check_serial(value):
     """
     raw = value
     if isinstance(value, str) and ',' in value:
-        value = [part for part in value.split(',')]
+        value = value.split(',')
     if isinstance(value, (list, tuple)):
         if not value:
             raise RolloutError('phaseout_serial: an empty list of batch sizes')

@@ -226,7 +226,6 @@ units:
 '''
 
 import os
-import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule

@@ -285,6 +285,25 @@ public_dns:
   type: dict
   sample: {block: true, resolvers: [8.8.8.8, 1.1.1.1], kept: [{address: 9.9.9.9, source: /etc/resolv.conf}],
            reason: "not blocked, the host resolves through them: 9.9.9.9 (/etc/resolv.conf)"}
+  contains:
+    block:
+      description: Whether any public resolver is blocked.
+      returned: always
+      type: bool
+    resolvers:
+      description: The public resolver addresses blocked.
+      returned: always
+      type: list
+      elements: str
+    kept:
+      description: The public resolvers left out of the block because the host uses them, each with C(address) and C(source).
+      returned: always
+      type: list
+      elements: dict
+    reason:
+      description: Why the public-DNS block is as it is, in words.
+      returned: always
+      type: str
 host_resolvers:
   description: Every DNS server the host resolves through or forwards to, each with C(address) and C(source).
   returned: always
@@ -471,10 +490,10 @@ def main():
     host = Host(module)
     if os.geteuid() != 0:
         module.fail_json(msg='kaspersky_contain must run as root to change the firewall and /etc/hosts: use become: true')
-    which = lambda name: module.get_bin_path(name)  # noqa: E731
+    which = module.get_bin_path
 
     def probe():
-        return C.probe_containment(lambda argv: module.run_command(argv), host.read, which, os.path.lexists,
+        return C.probe_containment(module.run_command, host.read, which, os.path.lexists,
                                    params['hosts_path'], STATE_PATH, C.UNIT_LINK)
 
     if params['state'] == 'query':
@@ -600,7 +619,7 @@ def main():
         params['state'],
         {'ruleset': wanted_sig, 'hosts': wanted_block, 'persistence': wanted_persistence},
         {'ruleset': current_sig, 'hosts': C.hosts_block_of(hosts_before),
-         'persistence': {k: v for k, v in current_persistence.items()} if present
+         'persistence': dict(current_persistence) if present
          else {k: v for k, v in current_persistence.items() if v}},
     )
 

@@ -260,7 +260,7 @@ def main():
     collector = LinuxCollector(module.run_command)
     result = detect(collector, vendor=module.params['vendor'], query_cli=module.params['query_cli'])
     # whether phaseout's containment (the contain phase) is still in force, in the same call
-    result['containment'] = probe_containment(lambda argv: collector.run(argv), collector.read, collector.which,
+    result['containment'] = probe_containment(collector.run, collector.read, collector.which,
                                               collector.exists)
     for warning in collector.warnings:
         module.warn(warning)

@@ -50,8 +50,8 @@ def run_module(monkeypatch, tmp_path, args, tools, responses, check_mode=False, 
     monkeypatch.setattr(kaspersky_contain.os, 'geteuid', lambda: 0)
     for path in ORIGINAL_PERSISTED:  # never read the real /etc
         assert path.startswith('/etc/')
-    monkeypatch.setattr(kaspersky_contain, 'ALL_PERSISTED', [str(tmp_path / 'etc' / p.lstrip('/'))
-                                                              for p in ORIGINAL_PERSISTED])
+    monkeypatch.setattr(kaspersky_contain, 'ALL_PERSISTED',
+                        [str(tmp_path / 'etc' / p.lstrip('/')) for p in ORIGINAL_PERSISTED])
     monkeypatch.setattr(kaspersky_contain, 'STATE_PATH', kaspersky_contain.ALL_PERSISTED[-1])
     monkeypatch.setattr(C, 'UNIT_LINK', str(tmp_path / 'link'))
     root = tmp_path / 'root'  # the resolver configuration is read from here, never from the real /etc
