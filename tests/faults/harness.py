@@ -167,10 +167,12 @@ dpkg-query -W -f='${db:Status-Abbrev}${Package} ' kesl klnagent64 2>/dev/null | 
 echo "|$k|$c|$ek|$ec"
 '''
         proc = self.sh(script, timeout=30)
-        installed, kesl, clam, kesl_enabled, clam_enabled = (proc.stdout.strip().split('|') + [''] * 5)[:5]
+        if proc.stdout.count('|') != 4:  # the host is down (mid-reboot) or did not answer: not "no engine"
+            return {'active': [], 'at_boot': [], 'installed': [], 'readable': False}
+        installed, kesl, clam, kesl_enabled, clam_enabled = proc.stdout.strip().split('|')
         active = (['kaspersky'] if kesl == 'yes' else []) + (['clamav'] if clam == 'yes' else [])
         at_boot = (['kaspersky'] if kesl_enabled == 'enabled' else []) + (['clamav'] if clam_enabled == 'enabled' else [])
-        return {'active': active, 'at_boot': at_boot,
+        return {'active': active, 'at_boot': at_boot, 'readable': True,
                 'installed': sorted(p[2:] for p in installed.split(',') if p.startswith('ii'))}
 
     def modules_running(self):
@@ -357,7 +359,7 @@ def wait_for(description, condition, seconds, run=None):
 
 def ledger_has(run, kind, task):
     # a role's task is named "<role> : <task>" in the ledger
-    return any(e.get('event') == kind and str(e.get('task', '')).split(' : ')[-1] == task for e in run.ledger())
+    return any(e.get('event') == kind and str(e.get('task', '')).rsplit(' : ', maxsplit=1)[-1] == task for e in run.ledger())
 
 
 def journal_at(host, step=None, doing=None):
@@ -509,9 +511,13 @@ def run_cell(cell, host, inventory, workroot):
         result['rc'] = run.wait(600)
         release(cell, host)
         after = host.engines()
-        result['right_after'] = '+'.join(after['active']) or 'none'
+        result['right_after'] = ('+'.join(after['active']) or 'none') if after['readable'] else 'down'
+        # a host caught mid-reboot is read once it is up again (the firmware starts it), never while down
+        host.wait_ready(300)
         settle(host)
         after = host.engines()
+        if not after['readable']:
+            result['problems'].append('the host could not be read after the fault (down or not answering)')
         journal = host.journal() or {}
         said, record = controller_record(run)
         result.update(
