@@ -80,6 +80,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import outcome
+from ansible_collections.phaseout.antivirus.plugins.module_utils import journal as swap_journal
 
 
 def swap_outcome(detection, provider, failed_step='', error='', lost_during='', replacement_active=None,
@@ -100,6 +101,14 @@ def dry_run_outcome(detection, provider):
     return outcome.dry_run(detection if isinstance(detection, dict) else {}, provider)
 
 
+def journal_summary(journal):
+    """The report's view of a raw swap journal (swap_journal's ``journal``); anything else is returned as it is."""
+    if isinstance(journal, dict) and 'state' in journal and 'step' in journal and 'interrupted' not in journal:
+        return swap_journal.summary(journal)
+    return journal
+
+
 class FilterModule:
     def filters(self):
-        return {'swap_outcome': swap_outcome, 'outcome_status': outcome_status, 'dry_run_outcome': dry_run_outcome}
+        return {'swap_outcome': swap_outcome, 'outcome_status': outcome_status, 'dry_run_outcome': dry_run_outcome,
+                'journal_summary': journal_summary}

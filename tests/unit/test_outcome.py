@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.phaseout.antivirus.plugins.filter.swap_outcome import dry_run_outcome, outcome_status, swap_outcome
+from ansible_collections.phaseout.antivirus.plugins.filter.swap_outcome import (
+    dry_run_outcome, journal_summary, outcome_status, swap_outcome)
+from ansible_collections.phaseout.antivirus.plugins.module_utils import journal as swap_journal
 from ansible_collections.phaseout.antivirus.plugins.module_utils import outcome
 
 
@@ -61,3 +63,18 @@ def test_dry_run_says_what_would_happen():
     assert dry_run_outcome(host(installed=['kesl']), 'clamav') == 'would_replace'
     assert dry_run_outcome(host(), 'clamav') == 'would_install'
     assert dry_run_outcome(host(engines=[('clamav', True)]), 'clamav') == 'compliant'
+
+
+def test_a_closed_journal_is_reported_as_finished_not_interrupted():
+    opened = swap_journal.new('run-1', 'clamav', 'linux', products=['kesl'], at='2026-12-01T00:00:00Z')
+    for step in ('staged', 'kaspersky_stopped', 'replacement_active', 'kaspersky_removed', 'cleaned'):
+        opened = swap_journal.advance(opened, step, at='2026-12-01T00:00:01Z')
+    assert journal_summary(opened)['interrupted'] is True
+    closed = swap_journal.close(opened, 'done', 'replaced', at='2026-12-01T00:00:02Z')
+    summary = journal_summary(closed)
+    assert summary['interrupted'] is False and summary['state'] == 'done'
+    assert summary['message'].startswith('swap finished (replaced')
+    # a summary, none, or anything else passes through unchanged
+    assert journal_summary(summary) is summary
+    assert journal_summary(None) is None
+    assert journal_summary('text') == 'text'

@@ -98,3 +98,12 @@ def test_windows_reboots_only_when_required_and_linux_never_by_default():
     assert defaults['replace_reboot_windows'] == "{{ phaseout_reboot_windows | default('when_required') }}"
     win = named('Reboot the Windows host', 'swap.yml')
     assert 'ansible.windows.win_reboot' in win and win['when'] == '__replace_windows'
+
+
+def test_the_record_reports_the_journal_as_this_run_closed_it():
+    closes = [t for f in ('swap.yml', 'fallback.yml') for t in walk(tasks(f))
+              if t.get('phaseout.antivirus.swap_journal', {}).get('state') == 'closed']
+    assert len(closes) == 2
+    assert all(t.get('register') == '__replace_journal' for t in closes), [t['name'] for t in closes]
+    record = named('Build the record of this host', 'record.yml')['ansible.builtin.set_fact']['replace_record']
+    assert record['journal'].strip().startswith('{{ (__replace_journal.journal | phaseout.antivirus.journal_summary)')
