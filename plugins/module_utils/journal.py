@@ -36,7 +36,8 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
+
+from ansible_collections.phaseout.antivirus.plugins.module_utils.atomic_file import replace_file
 
 SCHEMA = 1
 LINUX_PATH = '/var/lib/phaseout/journal.json'
@@ -328,32 +329,8 @@ class JournalStore:
 
     def write(self, journal):
         """Atomically replace the file: temporary file in the same directory, fsync, rename, fsync the directory."""
-        directory = os.path.dirname(self.path)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.journal-')
-        try:
-            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-                handle.write(dumps(journal))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        try:
-            dirfd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return journal
-        try:
-            os.fsync(dirfd)
-        except OSError:
-            pass
-        finally:
-            os.close(dirfd)
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        replace_file(self.path, dumps(journal).encode('utf-8'), 0o600, prefix='.journal-')
         return journal
 
     def remove(self):

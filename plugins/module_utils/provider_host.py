@@ -19,7 +19,8 @@ import os
 import pwd
 import grp
 import stat
-import tempfile
+
+from ansible_collections.phaseout.antivirus.plugins.module_utils.atomic_file import replace_file
 
 DPKG_FORMAT = '${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'
 UNIT_PROPERTIES = 'Id,LoadState,ActiveState,SubState,UnitFileState,MainPID'
@@ -160,24 +161,9 @@ def file_needs(path, content, owner, group, mode):
 
 
 def write_file(path, content, owner, group, mode):
-    """Write atomically (temporary file in the same directory, fsync, rename) with owner, group and mode."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.phaseout-')
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        uid, gid = _ids(owner, group)
-        os.chown(tmp, uid, gid)
-        os.chmod(tmp, int(mode, 8) if mode else 0o644)
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write atomically (module_utils/atomic_file.py) with owner, group and mode."""
+    uid, gid = _ids(owner, group)
+    replace_file(path, content, int(mode, 8) if mode else 0o644, uid=uid, gid=gid)
 
 
 def ensure_dir(path, mode=0o755):
