@@ -20,6 +20,7 @@ import os
 import re
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import TIMED_OUT_RCS, timed_argv
 from ansible_collections.phaseout.antivirus.plugins.module_utils import engines as engine_catalog
 from ansible_collections.phaseout.antivirus.plugins.module_utils import journal as swap_journal
 
@@ -33,15 +34,6 @@ CLI_ENV = {'LANG': 'en_US.UTF-8', 'LC_ALL': 'en_US.UTF-8', 'LANGUAGE': 'en_US'}
 # Every external command runs under coreutils' timeout: a product CLI that talks to
 # its management server (klnagchk) or a hung init script must not hold a run.
 CLI_TIMEOUT = 30
-TIMED_OUT_RCS = (124, 137)
-
-
-def timed_argv(argv, seconds, which):
-    """``argv`` under ``timeout --kill-after=5 <seconds>s`` when coreutils' timeout exists."""
-    tool = which('timeout') if which else None
-    if not tool or not seconds:
-        return list(argv)
-    return [tool, '--kill-after=5', '%ds' % int(seconds)] + list(argv)
 
 
 def parse_proc_stat(text):

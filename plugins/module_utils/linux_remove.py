@@ -39,7 +39,8 @@ import time
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import catalog
 from ansible_collections.phaseout.antivirus.plugins.module_utils import journal as swap_journal
-from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import TIMED_OUT_RCS, parse_proc_stat, timed_argv
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import TIMED_OUT_RCS, timed_argv
+from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import parse_proc_stat
 
 PROTECTING_KINDS = ('endpoint', 'fileserver')
 

@@ -21,6 +21,7 @@ import grp
 import stat
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils.atomic_file import replace_file
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import TIMED_OUT_RCS, timed_argv
 
 DPKG_FORMAT = '${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'
 UNIT_PROPERTIES = 'Id,LoadState,ActiveState,SubState,UnitFileState,MainPID'
@@ -38,17 +39,16 @@ class Host:
         self.module = module
         self.timeout = timeout
         self.commands = []
-        self._timeout_tool = module.get_bin_path('timeout')
+        self._which = {'timeout': module.get_bin_path('timeout')}.get  # looked up once
 
     def run(self, argv, timeout=None, environ=None, data=None):
         """Run argv (a list, never a shell string); return {rc, stdout, stderr}."""
         argv = [str(a) for a in argv]
         self.commands.append(argv)
         seconds = int(timeout or self.timeout)
-        full = ([self._timeout_tool, '--kill-after=5', '%ds' % seconds] if self._timeout_tool and seconds else []) + argv
-        rc, out, err = self.module.run_command(full, environ_update=environ or {}, data=data,
-                                               binary_data=data is not None)
-        if rc in (124, 137) and self._timeout_tool:
+        rc, out, err = self.module.run_command(timed_argv(argv, seconds, self._which), environ_update=environ or {},
+                                               data=data, binary_data=data is not None)
+        if rc in TIMED_OUT_RCS and self._which('timeout'):
             err = ('%s\n' % err if err else '') + '%s did not finish within %ss and was stopped' % (argv[0], seconds)
         return command_result(rc, out, err)
 
