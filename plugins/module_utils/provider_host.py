@@ -35,8 +35,10 @@ def command_result(rc, stdout, stderr):
 class Host:
     """Commands and files on the managed host, with a timeout on every command."""
 
-    def __init__(self, module, timeout=120):
+    def __init__(self, module, timeout=120, execute=None):
         self.module = module
+        # command_timeout.run_command from the modules' main(); the module's own run_command otherwise (tests)
+        self.execute = execute or module.run_command
         self.timeout = timeout
         self.commands = []
         self._which = {'timeout': module.get_bin_path('timeout')}.get  # looked up once
@@ -46,8 +48,8 @@ class Host:
         argv = [str(a) for a in argv]
         self.commands.append(argv)
         seconds = int(timeout or self.timeout)
-        rc, out, err = self.module.run_command(timed_argv(argv, seconds, self._which), environ_update=environ or {},
-                                               data=data, binary_data=data is not None)
+        rc, out, err = self.execute(timed_argv(argv, seconds, self._which), environ_update=environ or {},
+                                    data=data, binary_data=data is not None)
         if rc in TIMED_OUT_RCS and self._which('timeout'):
             err = ('%s\n' % err if err else '') + '%s did not finish within %ss and was stopped' % (argv[0], seconds)
         return command_result(rc, out, err)

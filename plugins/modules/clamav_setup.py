@@ -231,6 +231,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import provider_health
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import run_command
 from ansible_collections.phaseout.antivirus.plugins.module_utils.provider_host import (
     Host, ensure_dir, file_needs, file_state, os_release, platform_error, text_diff, write_file)
 
@@ -242,11 +243,11 @@ DB_SUFFIXES = ('.cvd', '.cld', '.cud', '.hdb', '.hsb', '.hdu', '.hsu', '.mdb', '
 
 
 class Setup:
-    def __init__(self, module):
+    def __init__(self, module, execute=None):
         self.module = module
         self.params = module.params
         self.check = module.check_mode
-        self.host = Host(module, timeout=300)
+        self.host = Host(module, timeout=300, execute=execute)
         self.actions = []
         self.diff = []
         self.changed = False
@@ -525,7 +526,7 @@ def main():
     if error:
         module.fail_json(msg=error)
 
-    setup = Setup(module)
+    setup = Setup(module, execute=run_command)
     pending = False
     if module.params['state'] == 'staged':
         pending = setup.staged()

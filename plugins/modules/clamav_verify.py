@@ -168,6 +168,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import provider_health
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import run_command
 from ansible_collections.phaseout.antivirus.plugins.module_utils.provider_host import (
     Host, command_result, os_release, platform_error)
 
@@ -257,7 +258,7 @@ def main():
     if error:
         module.fail_json(msg=error)
 
-    host = Host(module)
+    host = Host(module, execute=run_command)
     names = [params['daemon_service'], params['onaccess_service']]
     units_probe = host.units(names)
     units = provider_health.systemd_units(units_probe)

@@ -245,6 +245,7 @@ windows:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils.catalog import VENDORS
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import run_command
 from ansible_collections.phaseout.antivirus.plugins.module_utils.contain import probe_containment
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import LinuxCollector, detect
 
@@ -257,7 +258,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    collector = LinuxCollector(module.run_command)
+    collector = LinuxCollector(run_command)
     result = detect(collector, vendor=module.params['vendor'], query_cli=module.params['query_cli'])
     # whether phaseout's containment (the contain phase) is still in force, in the same call
     result['containment'] = probe_containment(collector.run, collector.read, collector.which,

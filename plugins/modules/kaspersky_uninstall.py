@@ -313,6 +313,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import journal as swap_journal
 from ansible_collections.phaseout.antivirus.plugins.module_utils.catalog import VENDORS
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import run_command
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import LinuxCollector, detect
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux_remove import (
     PROTECTING_KINDS, JournalWriter, Remover, SwapFailed, describe, execute, plan_removal, select_targets,
@@ -403,18 +404,20 @@ def main():
     params = module.params
     if os.geteuid() != 0:
         module.fail_json(msg='kaspersky_uninstall must run as root to remove packages: use become: true')
-    run(module, params)
+    run(module, params, command_runner=run_command)
 
 
-def run(module, params, root='/', clock=time.time, sleep=time.sleep, kill=os.kill, store=None):
+def run(module, params, root='/', clock=time.time, sleep=time.sleep, kill=os.kill, store=None, command_runner=None):
     """The module's work, separated from AnsibleModule's set-up so that tests drive it on a fake host."""
     which = module.get_bin_path if root == '/' else None
+    # main() passes command_timeout.run_command; the tests' fake module answers run_command itself
+    command_runner = command_runner or module.run_command
 
     def fresh_detection():
-        collector = LinuxCollector(module.run_command, root=root, **({'which': which} if which else {}))
+        collector = LinuxCollector(command_runner, root=root, **({'which': which} if which else {}))
         return detect(collector, vendor=params['vendor'], query_cli=False)
 
-    remover = Remover(module.run_command, root=root, which=which or _tree_which(root), sleep=sleep, kill=kill,
+    remover = Remover(command_runner, root=root, which=which or _tree_which(root), sleep=sleep, kill=kill,
                       clock=clock, command_timeout=params['command_timeout'], lock_timeout=params['lock_timeout'])
     before_detection = fresh_detection()
     before = summarize_state(before_detection)

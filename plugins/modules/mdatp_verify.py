@@ -115,6 +115,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import provider_health
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import run_command
 from ansible_collections.phaseout.antivirus.plugins.module_utils.provider_host import Host, os_release, platform_error
 
 EICAR_NAME = 'phaseout-eicar.com'
@@ -170,7 +171,7 @@ def main():
     if error:
         module.fail_json(msg=error)
 
-    host = Host(module)
+    host = Host(module, execute=run_command)
     health_probe = host.run([params['cli'], 'health'], timeout=60) if os.path.exists(params['cli']) else None
     probes = {
         'packages': host.dpkg([params['package_name']]),

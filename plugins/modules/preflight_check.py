@@ -111,6 +111,7 @@ detection:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import run_command
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import LinuxCollector, detect
 from ansible_collections.phaseout.antivirus.plugins.module_utils.preflight import ARGUMENT_SPEC, evaluate, gather
 
@@ -121,7 +122,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    collector = LinuxCollector(module.run_command)
+    collector = LinuxCollector(run_command)
     detection = detect(collector, vendor=params['vendor'], query_cli=False)
     facts = gather()
     decision = evaluate(facts, detection, min_free_mb=params['min_free_mb'], min_mem_mb=params['min_mem_mb'],
