@@ -816,7 +816,7 @@ def _hosts_entries(live, recorded):
 
 def containment(raw):
     """Whether the contain phase's blocking is still in force on a Windows host, in the Linux shape
-    (contain.containment_status): ``containment`` (intact | lapsed | none | unknown), ``reasons``, ``backend``,
+    (contain_state.containment_status): ``containment`` (intact | lapsed | none | unknown), ``reasons``, ``backend``,
     ``public_dns_blocked``, ``resolvers_kept``.
 
     From the collector's ``contain`` facts (one call with everything else): the record the contain role wrote

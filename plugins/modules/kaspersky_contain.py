@@ -43,7 +43,7 @@ description:
   - What was applied is recorded in C(/etc/phaseout/contain.json); O(state=query) compares the live ruleset, the
     hosts block and the boot unit with it and returns RV(containment) (V(intact), V(lapsed) with the reasons,
     V(none) or V(unknown)) without changing anything. M(phaseout.antivirus.kaspersky_info) can run the same check
-    (C(probe_containment) in C(plugins/module_utils/contain.py)).
+    (C(probe_containment) in C(plugins/module_utils/contain_state.py)).
   - The hosts file is written with C(AnsibleModule.atomic_move), which keeps its owner, mode and SELinux context; a
     symlinked hosts file stays a symlink and its target is edited; a bind-mounted one (containers) is written in
     place when it cannot be replaced.
@@ -327,6 +327,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import contain as C
+from ansible_collections.phaseout.antivirus.plugins.module_utils import contain_state as S
 
 
 ARGUMENT_SPEC = dict(
@@ -349,7 +350,7 @@ ARGUMENT_SPEC = dict(
     hosts_path=dict(type='path', default='/etc/hosts'),
 )
 
-STATE_PATH = C.STATE_FILE
+STATE_PATH = S.STATE_FILE
 ALL_PERSISTED = [C.NFT_FILE, C.IPT_FILES['ip'], C.IPT_FILES['ip6'], C.UNIT_PATH, STATE_PATH]
 # Where the resolver configuration is read from (tests point it at a directory tree).
 FS_ROOT = '/'
@@ -377,7 +378,7 @@ class Host:
 
     # --- firewall ---
     def nft_listing(self, nft):
-        rc, out, err = self.module.run_command([nft, 'list', 'table', C.TABLE_FAMILY, C.TABLE_NAME])
+        rc, out, err = self.module.run_command([nft, 'list', 'table', S.TABLE_FAMILY, S.TABLE_NAME])
         if rc == 0:
             return out
         if 'No such file or directory' in err or 'does not exist' in err:
@@ -401,13 +402,13 @@ class Host:
             os.unlink(path)
 
     def nft_delete(self, nft):
-        self.run([nft, 'delete', 'table', C.TABLE_FAMILY, C.TABLE_NAME], 'deleting the table')
+        self.run([nft, 'delete', 'table', S.TABLE_FAMILY, S.TABLE_NAME], 'deleting the table')
 
     def ipt_drop_jumps(self, tool):
         for hook_dir in ('out', 'in'):
             for _attempt in range(20):  # every duplicate
                 rc, _out, _err = self.module.run_command(
-                    [tool, '-w', '-D', C.IPT_HOOKS[hook_dir], '-j', C.IPT_CHAINS[hook_dir]])
+                    [tool, '-w', '-D', S.IPT_HOOKS[hook_dir], '-j', S.IPT_CHAINS[hook_dir]])
                 if rc != 0:
                     break
 
@@ -493,8 +494,8 @@ def main():
     which = module.get_bin_path
 
     def probe():
-        return C.probe_containment(module.run_command, host.read, which, os.path.lexists,
-                                   params['hosts_path'], STATE_PATH, C.UNIT_LINK)
+        return S.probe_containment(module.run_command, host.read, which, os.path.lexists,
+                                   params['hosts_path'], STATE_PATH, S.UNIT_LINK)
 
     if params['state'] == 'query':
         module.exit_json(changed=False, state='query', containment=probe())
@@ -548,12 +549,12 @@ def main():
         if backend == 'iptables' or not present:
             for family, tool in (('ip', ipt['iptables']), ('ip6', ipt['ip6tables'])):
                 if tool:
-                    live['iptables'][family] = C.parse_iptables_s(host.ipt_listing(tool))
+                    live['iptables'][family] = S.parse_iptables_s(host.ipt_listing(tool))
         return live
 
     def live_signature(live):
         if live['nftables'] is not None:
-            return {'nftables': C.parse_nft_table(live['nftables'])}
+            return {'nftables': S.parse_nft_table(live['nftables'])}
         return {}
 
     def ruleset_text(live):
@@ -574,13 +575,13 @@ def main():
     families = []
     if backend == 'nftables':
         wanted_sig = C.signature(rules, 'nftables')
-        current_sig = C.parse_nft_table(live_before['nftables'])
+        current_sig = S.parse_nft_table(live_before['nftables'])
         ruleset = C.render_nft(rules, params['action'])
     elif backend == 'iptables':
         families = [f for f, t in (('ip', ipt['iptables']), ('ip6', ipt['ip6tables'])) if t]
         wanted_sig = {k: v for k, v in C.signature(rules, 'iptables').items() if k.split('/')[0] in families}
-        current_sig = C.ipt_signature(live_before['iptables'])
-        if not all(C.ipt_jumps_ok(live_before['iptables'][f]) for f in families):
+        current_sig = S.ipt_signature(live_before['iptables'])
+        if not all(S.ipt_jumps_ok(live_before['iptables'][f]) for f in families):
             current_sig = dict(current_sig, jumps='missing or duplicated')
         ruleset = ''.join(C.render_iptables(rules, f, params['action'], jumps=True) for f in families)
     else:
@@ -613,12 +614,12 @@ def main():
         wanted_persistence[STATE_PATH] = C.state_record(backend, wanted_sig, hosts_path, wanted_block,
                                                         wanted_persistence['link'], dns_plan)
     current_persistence = {path: host.read(path) for path in ALL_PERSISTED}
-    current_persistence['link'] = os.path.lexists(C.UNIT_LINK)
+    current_persistence['link'] = os.path.lexists(S.UNIT_LINK)
 
     changes = C.changes_needed(
         params['state'],
         {'ruleset': wanted_sig, 'hosts': wanted_block, 'persistence': wanted_persistence},
-        {'ruleset': current_sig, 'hosts': C.hosts_block_of(hosts_before),
+        {'ruleset': current_sig, 'hosts': S.hosts_block_of(hosts_before),
          'persistence': dict(current_persistence) if present
          else {k: v for k, v in current_persistence.items() if v}},
     )
@@ -635,9 +636,9 @@ def main():
         suffixes_not_covered=list(C.DOMAIN_SUFFIXES) if present else [],
         admin_server_addresses=admin_addresses, ports_scope=scope,
         persisted=bool(wanted_persistence['link']) if present else False,
-        persistence={'unit': C.UNIT_PATH, 'link': C.UNIT_LINK,
-                     'files': sorted(p for p, c in wanted_persistence.items() if c and p.startswith(C.PERSIST_DIR))},
-        live=live_signature(live_before) if backend != 'iptables' else C.ipt_signature(live_before['iptables']),
+        persistence={'unit': C.UNIT_PATH, 'link': S.UNIT_LINK,
+                     'files': sorted(p for p, c in wanted_persistence.items() if c and p.startswith(S.PERSIST_DIR))},
+        live=live_signature(live_before) if backend != 'iptables' else S.ipt_signature(live_before['iptables']),
         public_dns=dns_plan if present else {'block': False, 'resolvers': [], 'kept': [], 'reason': 'released'},
         host_resolvers=host_resolvers,
     )
@@ -648,8 +649,8 @@ def main():
         after_files = ''.join('# %s\n%s' % (p, c) for p, c in sorted(wanted_persistence.items())
                               if p != 'link' and c)
         return [
-            dict(before_header='firewall: %s' % (C.TABLE if backend != 'iptables' else 'iptables chains'),
-                 after_header='firewall: %s' % (C.TABLE if backend != 'iptables' else 'iptables chains'),
+            dict(before_header='firewall: %s' % (S.TABLE if backend != 'iptables' else 'iptables chains'),
+                 after_header='firewall: %s' % (S.TABLE if backend != 'iptables' else 'iptables chains'),
                  before=ruleset_text(live_before), after=after_ruleset),
             dict(before_header=hosts_path, after_header=hosts_path, before=hosts_before, after=after_hosts),
             dict(before_header='persistence', after_header='persistence', before=before_files, after=after_files),
@@ -675,7 +676,7 @@ def main():
         elif backend == 'iptables':
             for family in families:
                 tool = ipt['iptables' if family == 'ip' else 'ip6tables']
-                jumps = C.ipt_jumps_ok(live_before['iptables'][family])
+                jumps = S.ipt_jumps_ok(live_before['iptables'][family])
                 if not jumps:
                     host.ipt_drop_jumps(tool)
                 host.ipt_apply(tools, family, C.render_iptables(rules, family, params['action'], jumps=not jumps))
@@ -691,33 +692,33 @@ def main():
         systemctl = which('systemctl')
         try:
             if current_persistence['link'] and not wanted_persistence['link'] and systemctl:
-                host.run([systemctl, 'disable', '--now', C.UNIT_NAME], 'disabling %s' % C.UNIT_NAME)
+                host.run([systemctl, 'disable', '--now', S.UNIT_NAME], 'disabling %s' % S.UNIT_NAME)
             for path in ALL_PERSISTED:
                 content = wanted_persistence[path]
                 if content is None and current_persistence[path] is not None:
                     os.unlink(path)
                 elif content is not None and content != current_persistence[path]:
                     host.write(path, content, mode=0o644)
-            if os.path.isdir(C.PERSIST_DIR) and not os.listdir(C.PERSIST_DIR):
-                os.rmdir(C.PERSIST_DIR)
+            if os.path.isdir(S.PERSIST_DIR) and not os.listdir(S.PERSIST_DIR):
+                os.rmdir(S.PERSIST_DIR)
         except OSError as exc:
             host.fail('cannot write the persistence files: %s; the live rules are applied, run again' % exc)
         if has_systemd and systemctl:
             host.run([systemctl, 'daemon-reload'], 'systemctl daemon-reload')
             if wanted_persistence['link']:
-                host.run([systemctl, 'enable', C.UNIT_NAME], 'enabling %s' % C.UNIT_NAME)
-                rc, _out, _err = module.run_command([systemctl, 'is-active', '--quiet', C.UNIT_NAME])
+                host.run([systemctl, 'enable', S.UNIT_NAME], 'enabling %s' % S.UNIT_NAME)
+                rc, _out, _err = module.run_command([systemctl, 'is-active', '--quiet', S.UNIT_NAME])
                 if rc != 0:
-                    host.run([systemctl, 'start', C.UNIT_NAME], 'starting %s' % C.UNIT_NAME)
+                    host.run([systemctl, 'start', S.UNIT_NAME], 'starting %s' % S.UNIT_NAME)
 
     # --- read again and prove it ---
     live_after = read_live()
     hosts_now = host.read(hosts_path) or ''
     if present and backend == 'nftables':
-        got = C.parse_nft_table(live_after['nftables'])
+        got = S.parse_nft_table(live_after['nftables'])
     elif present and backend == 'iptables':
-        got = C.ipt_signature(live_after['iptables'])
-        if not all(C.ipt_jumps_ok(live_after['iptables'][f]) for f in families):
+        got = S.ipt_signature(live_after['iptables'])
+        if not all(S.ipt_jumps_ok(live_after['iptables'][f]) for f in families):
             got = dict(got, jumps='missing or duplicated')
     elif present:
         got = None
@@ -725,13 +726,13 @@ def main():
         got = bool(live_after['nftables'] is not None
                    or any(s['chains'] or s['jumps'] for s in live_after['iptables'].values()))
         wanted_sig = False
-    result['live'] = live_signature(live_after) if backend != 'iptables' else C.ipt_signature(live_after['iptables'])
+    result['live'] = live_signature(live_after) if backend != 'iptables' else S.ipt_signature(live_after['iptables'])
     result['diff'] = diff(ruleset_text(live_after), hosts_now)
     result['containment'] = probe()
     if got != wanted_sig:
         host.fail('the live ruleset does not match what was applied (wanted %s, found %s): another firewall tool '
                   'may have changed it at the same time; run again' % (wanted_sig, got), **result)
-    if C.hosts_block_of(hosts_now) != wanted_block:
+    if S.hosts_block_of(hosts_now) != wanted_block:
         host.fail('%s does not hold the wanted block after writing it; check what else manages the file'
                   % hosts_path, **result)
     module.exit_json(**result)

@@ -246,7 +246,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils.catalog import VENDORS
 from ansible_collections.phaseout.antivirus.plugins.module_utils.command_timeout import run_command
-from ansible_collections.phaseout.antivirus.plugins.module_utils.contain import probe_containment
+from ansible_collections.phaseout.antivirus.plugins.module_utils.contain_state import probe_containment
 from ansible_collections.phaseout.antivirus.plugins.module_utils.linux import LinuxCollector, detect
 
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import contain as C
+from ansible_collections.phaseout.antivirus.plugins.module_utils import contain_state as S
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
@@ -140,10 +141,10 @@ NFT_LISTING = '''table inet phaseout_contain {
 def test_parse_nft_listing_and_compare_with_the_wanted_signature():
     rules = C.build_rules(udp_out=[], block_public_dns=False)
     listing = NFT_LISTING % (rules[0]['comment'], rules[1]['comment'])
-    assert C.parse_nft_table(listing) == C.signature(rules, 'nftables')
-    assert C.parse_nft_table(None) is None
+    assert S.parse_nft_table(listing) == C.signature(rules, 'nftables')
+    assert S.parse_nft_table(None) is None
     other = C.build_rules(block_public_dns=False)
-    assert C.parse_nft_table(listing) != C.signature(other, 'nftables')
+    assert S.parse_nft_table(listing) != C.signature(other, 'nftables')
 
 
 IPT_S = '''-P INPUT ACCEPT
@@ -162,22 +163,22 @@ IPT_S = '''-P INPUT ACCEPT
 
 def test_parse_iptables_s_counts_jumps_and_foreign_rules():
     rules = C.build_rules(udp_out=[], block_public_dns=False)
-    state = C.parse_iptables_s(IPT_S % (rules[1]['comment'], rules[0]['comment']))
+    state = S.parse_iptables_s(IPT_S % (rules[1]['comment'], rules[0]['comment']))
     assert state['jumps'] == {'INPUT': 1, 'OUTPUT': 2}
-    assert not C.ipt_jumps_ok(state), 'a duplicated jump must be repaired'
+    assert not S.ipt_jumps_ok(state), 'a duplicated jump must be repaired'
     assert state['chains']['PHASEOUT_CONTAIN_OUT'] == [rules[0]['comment'], '(foreign rule)']
     assert state['chains']['PHASEOUT_CONTAIN_IN'] == [rules[1]['comment']]
-    assert C.parse_iptables_s('') == {'chains': {}, 'jumps': {}}
+    assert S.parse_iptables_s('') == {'chains': {}, 'jumps': {}}
 
 
 def test_iptables_signature_round_trip():
     rules = C.build_rules(udp_out=[], block_public_dns=False)
     text = '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN', '-A OUTPUT -j PHASEOUT_CONTAIN_OUT',
                       '-A INPUT -j PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip'))
-    states = {'ip': C.parse_iptables_s(text), 'ip6': C.parse_iptables_s(
+    states = {'ip': S.parse_iptables_s(text), 'ip6': S.parse_iptables_s(
         '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip6')))}
-    assert C.ipt_signature(states) == C.signature(rules, 'iptables')
-    assert C.ipt_jumps_ok(states['ip'])
+    assert S.ipt_signature(states) == C.signature(rules, 'iptables')
+    assert S.ipt_jumps_ok(states['ip'])
 
 
 # --- tool selection -----------------------------------------------------------------------------
@@ -226,7 +227,7 @@ def test_hosts_block_is_appended_and_the_rest_kept_byte_for_byte():
                      '0.0.0.0 s00.upd.kaspersky.com', ':: s00.upd.kaspersky.com', C.HOSTS_END]
     merged = C.merge_hosts(HOSTS, block)
     assert merged == HOSTS + '\n'.join(block) + '\n'
-    assert C.hosts_block_of(merged) == block
+    assert S.hosts_block_of(merged) == block
 
 
 def test_hosts_merge_is_idempotent_and_replaces_in_place():
@@ -237,7 +238,7 @@ def test_hosts_merge_is_idempotent_and_replaces_in_place():
     other = C.hosts_block(['ds.kaspersky.com', 'touch.kaspersky.com'])
     replaced = C.merge_hosts(with_tail, other)
     assert replaced.endswith('192.0.2.1 added-later\n'), 'the block keeps its place'
-    assert C.hosts_block_of(replaced) == other
+    assert S.hosts_block_of(replaced) == other
 
 
 def test_hosts_block_removal_restores_the_original():
@@ -306,7 +307,7 @@ def test_nft_unit_loads_the_persisted_file_after_nftables_service():
     assert 'ExecStart=/usr/sbin/nft -f /etc/phaseout/contain.nft' in unit
     assert 'PartOf=nftables.service' in unit and 'WantedBy=sysinit.target' in unit
     assert 'After=local-fs.target nftables.service' in unit
-    assert C.UNIT_LINK == '/etc/systemd/system/sysinit.target.wants/phaseout-contain.service'
+    assert S.UNIT_LINK == '/etc/systemd/system/sysinit.target.wants/phaseout-contain.service'
 
 
 def test_iptables_unit_drops_jumps_before_restoring():
@@ -544,7 +545,7 @@ def test_containment_intact_when_everything_is_in_place():
     rules, block, state = contained()
     assert C.state_record('nftables', C.signature(rules, 'nftables'), '/etc/hosts', block, True,
                           C.plan_public_dns(True, None, 'installed', [{'address': '9.9.9.9', 'source': 'x'}])) == state
-    status = C.containment_status(state, nft_listing(rules), {}, C.merge_hosts(HOSTS, block), True)
+    status = S.containment_status(state, nft_listing(rules), {}, C.merge_hosts(HOSTS, block), True)
     assert status == {'containment': 'intact', 'reasons': [], 'backend': 'nftables',
                       'public_dns_blocked': ['8.8.8.8', '1.1.1.1', '223.6.6.6', '185.228.168.168'],
                       'resolvers_kept': ['9.9.9.9']}
@@ -566,23 +567,23 @@ def test_containment_lapses_are_named(change, reason):
         listing = None if change['nft'] is None else nft_listing(rules[:-1])
     if 'hosts' in change:
         hosts = change['hosts'] if change['hosts'] != 'edited' else C.merge_hosts(HOSTS, C.hosts_block(['x.kaspersky.com']))
-    status = C.containment_status(change.get('state', state), listing, {}, hosts, change.get('linked', True))
+    status = S.containment_status(change.get('state', state), listing, {}, hosts, change.get('linked', True))
     assert status['containment'] == 'lapsed'
     assert len(status['reasons']) == 1 and reason in status['reasons'][0], status['reasons']
 
 
 def test_containment_none_unknown_and_leftovers_without_state():
-    assert C.containment_status(None, None, {}, HOSTS, False)['containment'] == 'none'
+    assert S.containment_status(None, None, {}, HOSTS, False)['containment'] == 'none'
     rules, block, _state = contained()
-    leftover = C.containment_status(None, nft_listing(rules), {}, HOSTS, False)
+    leftover = S.containment_status(None, nft_listing(rules), {}, HOSTS, False)
     assert leftover['containment'] == 'lapsed' and 'without /etc/phaseout/contain.json' in leftover['reasons'][0]
-    unknown = C.containment_status(None, read_error='Operation not permitted')
+    unknown = S.containment_status(None, read_error='Operation not permitted')
     assert unknown['containment'] == 'unknown' and 'Operation not permitted' in unknown['reasons'][0]
 
 
 def test_containment_hosts_only_and_not_persisted():
     _rules, block, state = contained(persisted=False, backend='none')
-    assert C.containment_status(state, None, {}, C.merge_hosts(HOSTS, block), False)['containment'] == 'intact'
+    assert S.containment_status(state, None, {}, C.merge_hosts(HOSTS, block), False)['containment'] == 'intact'
 
 
 def test_containment_iptables():
@@ -591,31 +592,31 @@ def test_containment_iptables():
                       '-A INPUT -j PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip'))
     text6 = '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN', '-A OUTPUT -j PHASEOUT_CONTAIN_OUT',
                        '-A INPUT -j PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip6'))
-    states = {'ip': C.parse_iptables_s(text), 'ip6': C.parse_iptables_s(text6)}
+    states = {'ip': S.parse_iptables_s(text), 'ip6': S.parse_iptables_s(text6)}
     hosts = C.merge_hosts(HOSTS, block)
-    assert C.containment_status(state, None, states, hosts, True)['containment'] == 'intact'
-    gone = C.containment_status(state, None, {'ip': C.parse_iptables_s(''), 'ip6': C.parse_iptables_s('')}, hosts, True)
+    assert S.containment_status(state, None, states, hosts, True)['containment'] == 'intact'
+    gone = S.containment_status(state, None, {'ip': S.parse_iptables_s(''), 'ip6': S.parse_iptables_s('')}, hosts, True)
     assert gone['containment'] == 'lapsed' and 'chains' in gone['reasons'][0] and 'gone' in gone['reasons'][0]
-    nojump = {'ip': C.parse_iptables_s(text.replace('-A OUTPUT -j PHASEOUT_CONTAIN_OUT\n', '')), 'ip6': states['ip6']}
-    assert 'jumps' in C.containment_status(state, None, nojump, hosts, True)['reasons'][0]
+    nojump = {'ip': S.parse_iptables_s(text.replace('-A OUTPUT -j PHASEOUT_CONTAIN_OUT\n', '')), 'ip6': states['ip6']}
+    assert 'jumps' in S.containment_status(state, None, nojump, hosts, True)['reasons'][0]
 
 
 def test_probe_containment_reads_the_host_read_only():
     rules, block, state = contained()
-    files = {C.STATE_FILE: state, '/etc/hosts': C.merge_hosts(HOSTS, block)}
+    files = {S.STATE_FILE: state, '/etc/hosts': C.merge_hosts(HOSTS, block)}
     calls = []
 
     def run(argv):
         calls.append(argv)
         return 0, nft_listing(rules), ''
 
-    status = C.probe_containment(run, files.get, which_of('nft'), lambda path: path == C.UNIT_LINK)
+    status = S.probe_containment(run, files.get, which_of('nft'), lambda path: path == S.UNIT_LINK)
     assert status['containment'] == 'intact'
     assert calls == [['/usr/sbin/nft', 'list', 'table', 'inet', 'phaseout_contain']]
-    denied = C.probe_containment(lambda argv: (1, '', 'Error: Operation not permitted\n'), files.get, which_of('nft'),
+    denied = S.probe_containment(lambda argv: (1, '', 'Error: Operation not permitted\n'), files.get, which_of('nft'),
                                  lambda path: True)
     assert denied['containment'] == 'unknown'
-    gone = C.probe_containment(lambda argv: (1, '', 'Error: No such file or directory\n'), files.get, which_of('nft'),
+    gone = S.probe_containment(lambda argv: (1, '', 'Error: No such file or directory\n'), files.get, which_of('nft'),
                                lambda path: True)
     assert gone['containment'] == 'lapsed'
 
@@ -659,7 +660,7 @@ def test_windows_filters_leave_the_hosts_dns_servers_out_and_follow_the_verdict(
 
 def test_probe_containment_lists_only_the_backend_it_needs():
     rules, block, state = contained(backend='iptables')
-    files = {C.STATE_FILE: state, '/etc/hosts': C.merge_hosts(HOSTS, block)}
+    files = {S.STATE_FILE: state, '/etc/hosts': C.merge_hosts(HOSTS, block)}
     text = '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN', '-A OUTPUT -j PHASEOUT_CONTAIN_OUT',
                       '-A INPUT -j PHASEOUT_CONTAIN_IN'] + C.ipt_rules(rules, 'ip'))
     text6 = '\n'.join(['-N PHASEOUT_CONTAIN_OUT', '-N PHASEOUT_CONTAIN_IN', '-A OUTPUT -j PHASEOUT_CONTAIN_OUT',
@@ -673,9 +674,9 @@ def test_probe_containment_lists_only_the_backend_it_needs():
         return 0, (text if argv[0].endswith('/iptables') else text6), ''
 
     which = which_of('nft', 'iptables', 'ip6tables')
-    status = C.probe_containment(run, files.get, which, lambda path: True)
+    status = S.probe_containment(run, files.get, which, lambda path: True)
     assert status['containment'] == 'intact', status
     assert calls == ['/usr/sbin/iptables', '/usr/sbin/ip6tables'], 'no nft listing for an iptables containment'
     calls.clear()
-    assert C.probe_containment(run, {}.get, which, lambda path: False)['containment'] == 'none'
+    assert S.probe_containment(run, {}.get, which, lambda path: False)['containment'] == 'none'
     assert calls == ['/usr/sbin/nft'], 'nothing recorded: one look for leftovers with the preferred tool'

@@ -11,6 +11,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.phaseout.antivirus.plugins.module_utils import contain as C
+from ansible_collections.phaseout.antivirus.plugins.module_utils import contain_state as S
 from ansible_collections.phaseout.antivirus.plugins.modules import kaspersky_contain
 
 NO_TABLE = (1, '', 'Error: No such file or directory\nlist table inet phaseout_contain\n'
@@ -53,7 +54,7 @@ def run_module(monkeypatch, tmp_path, args, tools, responses, check_mode=False, 
     monkeypatch.setattr(kaspersky_contain, 'ALL_PERSISTED',
                         [str(tmp_path / 'etc' / p.lstrip('/')) for p in ORIGINAL_PERSISTED])
     monkeypatch.setattr(kaspersky_contain, 'STATE_PATH', kaspersky_contain.ALL_PERSISTED[-1])
-    monkeypatch.setattr(C, 'UNIT_LINK', str(tmp_path / 'link'))
+    monkeypatch.setattr(S, 'UNIT_LINK', str(tmp_path / 'link'))
     root = tmp_path / 'root'  # the resolver configuration is read from here, never from the real /etc
     root.mkdir(exist_ok=True)
     monkeypatch.setattr(kaspersky_contain, 'FS_ROOT', str(root))
@@ -94,7 +95,7 @@ def listing_of(rules):
 
 
 def state_path(tmp_path):
-    return tmp_path / 'etc' / C.STATE_FILE.lstrip('/')
+    return tmp_path / 'etc' / S.STATE_FILE.lstrip('/')
 
 
 def write_state(tmp_path, rules, block, dns_plan, backend='nftables'):
